@@ -1,0 +1,76 @@
+// nodefit's configuration file (JSON, default /etc/nodefit/config.json),
+// design.md section 6.
+//
+// Every key is checked: an unknown key, a wrong type or a bad value gets
+// InvalidArgument naming the file and the key path, e.g.
+//   config /etc/nodefit/config.json: key "registries.r.insecure": expected
+//   boolean, got string
+// "platform-features" (the daemon.json spelling) is accepted for "features".
+// Config holds credentials; never print or log a Config as a whole.
+#ifndef NODEFIT_RESOLVER_CONFIG_H_
+#define NODEFIT_RESOLVER_CONFIG_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "resolver/node_profile.h"
+#include "resolver/platform.h"
+#include "resolver/selector.h"
+#include "resolver/vocabulary.h"
+
+namespace nodefit {
+
+inline constexpr absl::string_view kDefaultConfigPath =
+    "/etc/nodefit/config.json";
+
+struct RegistryConfig {
+  std::string endpoint;   // "https://mirror:5000"; empty: derived from host
+  std::string ca;         // PEM file trusted for this registry
+  bool insecure = false;  // plain http allowed, TLS not verified
+  std::string username;
+  std::string password;        // secret
+  std::string identity_token;  // secret; an OAuth2 refresh token
+};
+
+struct CriConfig {
+  std::string listen = "unix:///run/nodefit/cri.sock";
+  std::string containerd = "unix:///run/containerd/containerd.sock";
+  std::string namespace_name = "k8s.io";
+};
+
+struct HttpConfig {
+  std::string listen = "127.0.0.1:5055";
+};
+
+struct Config {
+  std::string source;  // the file it came from, for messages
+
+  std::optional<Platform> platform;   // unset: the host's
+  std::vector<std::string> features;  // as written
+  bool detect = true;
+  FeatureRules rules;
+  NoMatchPolicy on_no_match = NoMatchPolicy::kFail;
+  std::map<std::string, RegistryConfig> registries;  // by registry host
+  std::string docker_config;
+  CriConfig cri;
+  HttpConfig http;
+
+  // The node as configured: `platform` (or the build's platform) plus
+  // `features`. Detection, when on, is merged by the caller.
+  NodeProfile ConfiguredNode() const;
+};
+
+// Parses a config document; `source` names it in errors.
+[[nodiscard]] absl::StatusOr<Config> ParseConfig(absl::string_view text,
+                                                 absl::string_view source);
+
+// Reads and parses a config file (at most 1 MiB).
+[[nodiscard]] absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+}  // namespace nodefit
+
+#endif  // NODEFIT_RESOLVER_CONFIG_H_
