@@ -1,0 +1,41 @@
+// The subcommands behind RunCli and what they share. Internal to plugin/.
+#ifndef NODEFIT_PLUGIN_COMMANDS_H_
+#define NODEFIT_PLUGIN_COMMANDS_H_
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "plugin/flags.h"
+#include "resolver/config.h"
+#include "resolver/node_profile.h"
+
+namespace nodefit {
+
+struct Command {
+  absl::string_view name;
+  absl::string_view summary;  // one line for `nodefit --help`
+  absl::string_view help;     // full text for `nodefit help NAME`
+  std::vector<FlagSpec> flags;
+  int (*run)(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
+};
+
+const std::vector<Command>& Commands();
+
+int RunSelect(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
+int RunFeatures(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
+
+// --config FILE if given (it must exist), else the default path if a file is
+// there, else the built-in defaults.
+[[nodiscard]] absl::StatusOr<Config> LoadConfigForCli(const ParsedFlags& flags);
+
+// The node to select for: --platform (seeds' syntax) replaces the config's
+// node profile entirely.
+[[nodiscard]] absl::StatusOr<NodeProfile> NodeForCli(const Config& config,
+                                                     const ParsedFlags& flags);
+
+}  // namespace nodefit
+
+#endif  // NODEFIT_PLUGIN_COMMANDS_H_
