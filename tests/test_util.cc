@@ -56,8 +56,9 @@ RunResult Run(const std::vector<std::string>& argv) {
     dup2(err, STDERR_FILENO);
     std::vector<char*> args;
     args.reserve(argv.size() + 1);
-    for (const std::string& a : argv)
+    for (const std::string& a : argv) {
       args.push_back(const_cast<char*>(a.c_str()));
+    }
     args.push_back(nullptr);
     execv(args[0], args.data());
     _exit(127);
