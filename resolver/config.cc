@@ -319,6 +319,60 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
                      return absl::OkStatus();
                    }}});
         }},
+       {"upstream",
+        [&](const Json& v, absl::string_view k) -> absl::Status {
+          RETURN_IF_ERROR(r.Object(v, k));
+          const Reader u = r.Child(k);
+          auto millis = [&u](const Json& x, absl::string_view key,
+                             int* out) -> absl::Status {
+            RETURN_IF_ERROR(u.Int(x, key, out));
+            if (*out < 1 || *out > 600'000) {
+              return u.Error(key, "must be within 1..600000 milliseconds");
+            }
+            return absl::OkStatus();
+          };
+          return u.Keys(
+              v, {{"connect_timeout_ms",
+                   [&](const Json& x, absl::string_view key) {
+                     return millis(x, key, &config.upstream.connect_timeout_ms);
+                   }},
+                  {"request_timeout_ms",
+                   [&](const Json& x, absl::string_view key) {
+                     return millis(x, key, &config.upstream.request_timeout_ms);
+                   }},
+                  {"index_cache_bytes",
+                   [&](const Json& x, absl::string_view key) -> absl::Status {
+                     if (!x.is_number_integer() || x.get<int64_t>() < 0) {
+                       return u.Error(key, "must be a non-negative integer");
+                     }
+                     config.upstream.index_cache_bytes = x.get<int64_t>();
+                     return absl::OkStatus();
+                   }}});
+        }},
+       {"nfd",
+        [&](const Json& v, absl::string_view k) -> absl::Status {
+          RETURN_IF_ERROR(r.Object(v, k));
+          const Reader n = r.Child(k);
+          return n.Keys(
+              v, {{"features_dir",
+                   [&](const Json& x, absl::string_view key) {
+                     return n.String(x, key, &config.nfd.features_dir);
+                   }},
+                  {"prefix",
+                   [&](const Json& x, absl::string_view key) {
+                     return n.String(x, key, &config.nfd.prefix);
+                   }},
+                  {"map",
+                   [&](const Json& x, absl::string_view key) -> absl::Status {
+                     RETURN_IF_ERROR(n.Object(x, key));
+                     const Reader m = n.Child(key);
+                     for (const auto& [name, feature] : x.items()) {
+                       RETURN_IF_ERROR(m.NonEmptyString(feature, name,
+                                                        &config.nfd.map[name]));
+                     }
+                     return absl::OkStatus();
+                   }}});
+        }},
        {"http", [&](const Json& v, absl::string_view k) -> absl::Status {
           RETURN_IF_ERROR(r.Object(v, k));
           const Reader h = r.Child(k);

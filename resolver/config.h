@@ -10,6 +10,7 @@
 #ifndef NODEFIT_RESOLVER_CONFIG_H_
 #define NODEFIT_RESOLVER_CONFIG_H_
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,6 +43,25 @@ struct CriConfig {
   std::string namespace_name = "k8s.io";
 };
 
+// How nodefit talks to registries.
+struct UpstreamConfig {
+  int connect_timeout_ms = 5000;
+  int request_timeout_ms = 30000;  // one whole request, redirects included
+  int64_t index_cache_bytes = 64 << 20;  // bound of the in-memory LRU
+};
+
+// Node Feature Discovery feature files ("name[=value]" lines).
+struct NfdConfig {
+  // Read at start-up as an extra source of node features.
+  std::string features_dir =
+      "/etc/kubernetes/node-feature-discovery/features.d";
+  // Lines whose name starts with `prefix` give the feature named by the
+  // rest ("nodefit-skylake" -> "skylake"); --write-nfd writes that form.
+  std::string prefix = "nodefit-";
+  // Explicit mapping: an NFD name ("name" or "name=value") -> a feature.
+  std::map<std::string, std::string> map;
+};
+
 struct HttpConfig {
   std::string listen = "127.0.0.1:5055";
 };
@@ -56,6 +76,8 @@ struct Config {
   NoMatchPolicy on_no_match = NoMatchPolicy::kFail;
   std::map<std::string, RegistryConfig> registries;  // by registry host
   std::string docker_config;
+  UpstreamConfig upstream;
+  NfdConfig nfd;
   CriConfig cri;
   HttpConfig http;
 

@@ -87,6 +87,28 @@ TEST(ConfigTest, DefaultsAndPlatformFeatures) {
   EXPECT_FALSE(config->detect);
 }
 
+TEST(ConfigTest, UpstreamAndNfd) {
+  absl::StatusOr<Config> config = ParseConfig(
+      R"({"upstream": {"connect_timeout_ms": 100, "request_timeout_ms": 2000,
+                       "index_cache_bytes": 1024},
+          "nfd": {"features_dir": "/x", "prefix": "nf-",
+                  "map": {"vendor.io/cpu=skx": "skylake-avx512"}}})",
+      "u");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->upstream.connect_timeout_ms, 100);
+  EXPECT_EQ(config->upstream.request_timeout_ms, 2000);
+  EXPECT_EQ(config->upstream.index_cache_bytes, 1024);
+  EXPECT_EQ(config->nfd.features_dir, "/x");
+  EXPECT_EQ(config->nfd.prefix, "nf-");
+  EXPECT_EQ(config->nfd.map.at("vendor.io/cpu=skx"), "skylake-avx512");
+  EXPECT_THAT(Error(R"({"upstream": {"connect_timeout_ms": 0}})"),
+              HasSubstr("1..600000 milliseconds"));
+  EXPECT_THAT(Error(R"({"upstream": {"index_cache_bytes": -1}})"),
+              HasSubstr("non-negative"));
+  EXPECT_THAT(Error(R"({"nfd": {"map": {"a": 1}}})"),
+              HasSubstr("key \"nfd.map.a\": expected string"));
+}
+
 TEST(ConfigTest, UnknownKeysNameTheKeyPath) {
   EXPECT_THAT(Error(R"({"featurse": []})"),
               HasSubstr("key \"featurse\": unknown key"));
