@@ -67,6 +67,25 @@ const std::vector<Command>& Commands() {
        "fail),\n2 bad usage or bad input.\n",
        {{"index"}, {"platform"}, {"config"}, {"json", false}},
        &RunSelect},
+      {"explain",
+       "resolve an image from its registry and explain the choice",
+       "usage: nodefit explain IMAGE [--platform P] [--config FILE] "
+       "[--json]\n\n"
+       "Resolves IMAGE (a tag or a digest) from its registry the way "
+       "containerd would,\nwith the config's registries and credentials "
+       "(then a Docker config.json), and\nprints what `select` prints plus "
+       "the resolution: registry, index digest and\nmedia type, and the "
+       "upstream requests it made.\n\n"
+       "  --platform P   the node, as for select\n"
+       "  --config FILE  config file (default /etc/nodefit/config.json if "
+       "present)\n"
+       "  --json         print one JSON object (select's, plus "
+       "\"resolution\")\n\n"
+       "Exit status: 0 selected or passthrough, 3 no build fits (policy "
+       "fail),\n2 bad usage or input, 4 the registry could not be read (the "
+       "message names\nthe registry, the HTTP status and what to check).\n",
+       {{"platform"}, {"config"}, {"json", false}},
+       &RunExplain},
       {"features",
        "show the node profile and each feature's closure",
        "usage: nodefit features [--config FILE] [--platform P] [--json]\n\n"

@@ -25,6 +25,7 @@ struct Command {
 const std::vector<Command>& Commands();
 
 int RunSelect(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
+int RunExplain(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
 int RunFeatures(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
 
 // --config FILE if given (it must exist), else the default path if a file is
