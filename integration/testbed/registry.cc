@@ -1,0 +1,88 @@
+#include "integration/testbed/registry.h"
+
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "httplib.h"
+
+namespace nodefit::testbed {
+
+absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
+    const RegistryOptions& options) {
+  const int port = FreePort();
+  const std::string config_path =
+      absl::StrCat(options.work_dir, "/", options.name, ".yml");
+  {
+    std::ofstream config(config_path);
+    config << "version: 0.1\n"
+           << "log:\n  level: info\n  accesslog:\n    disabled: true\n"
+           << "storage:\n  filesystem:\n    rootdirectory: "
+           << options.storage_dir << "\n"
+           << "  delete:\n    enabled: true\n"
+           << "  cache:\n    blobdescriptor: inmemory\n"
+           << "http:\n  addr: 127.0.0.1:" << port << "\n"
+           << "  secret: nodefit-test-secret\n";
+    if (!options.tls_cert.empty()) {
+      config << "  tls:\n    certificate: " << options.tls_cert
+             << "\n    key: " << options.tls_key << "\n";
+    }
+    if (!options.htpasswd.empty()) {
+      config << "auth:\n  htpasswd:\n    realm: nodefit-test\n    path: "
+             << options.htpasswd << "\n";
+    } else if (!options.token_realm.empty()) {
+      config << "auth:\n  token:\n    realm: " << options.token_realm
+             << "\n    service: " << options.token_service
+             << "\n    issuer: " << options.token_issuer
+             << "\n    rootcertbundle: " << options.token_rootcert << "\n";
+    }
+  }
+  absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(
+      {"docker-registry", "serve", config_path},
+      absl::StrCat(options.work_dir, "/", options.name, ".log"));
+  if (!process.ok()) return process.status();
+  const bool tls = !options.tls_cert.empty();
+  std::unique_ptr<RegistryServer> server(
+      new RegistryServer(port, tls, *std::move(process)));
+  // Ready when the port accepts connections (any HTTP answer will do).
+  absl::Status ready = WaitFor(
+      [&] {
+        httplib::Client probe("127.0.0.1", port);
+        probe.set_connection_timeout(0, 200'000);
+        return !tls ? static_cast<bool>(probe.Get("/v2/"))
+                    : httplib::Client(absl::StrCat("https://127.0.0.1:", port))
+                              .Get("/v2/")
+                              .error() != httplib::Error::Connection;
+      },
+      absl::Seconds(20), absl::StrCat("docker-registry ", options.name));
+  if (!ready.ok()) {
+    return absl::Status(
+        ready.code(), absl::StrCat(ready.message(), "; log:\n", server->log()));
+  }
+  return server;
+}
+
+std::string RegistryServer::host_port() const {
+  return absl::StrCat("127.0.0.1:", port_);
+}
+
+std::string RegistryServer::url() const {
+  return absl::StrCat(tls_ ? "https://" : "http://", host_port());
+}
+
+int RegistryServer::CountRequests(const std::string& method,
+                                  const std::string& uri_part) const {
+  int count = 0;
+  for (absl::string_view line : absl::StrSplit(log(), '\n')) {
+    if (absl::StrContains(line, "msg=\"response completed\"") &&
+        absl::StrContains(line,
+                          absl::StrCat("http.request.method=", method, " ")) &&
+        absl::StrContains(line, uri_part)) {
+      ++count;
+    }
+  }
+  return count;
+}
+
+}  // namespace nodefit::testbed

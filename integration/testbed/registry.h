@@ -1,0 +1,53 @@
+// The real docker-registry (Debian's 2.8.2), started by a test on a free
+// loopback port with a generated config, optionally with TLS, htpasswd or
+// token auth. Several servers may share one storage directory: push through
+// a plain one, read through the others.
+#ifndef NODEFIT_INTEGRATION_TESTBED_REGISTRY_H_
+#define NODEFIT_INTEGRATION_TESTBED_REGISTRY_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "integration/testbed/subprocess.h"
+
+namespace nodefit::testbed {
+
+struct RegistryOptions {
+  std::string storage_dir;  // required
+  std::string work_dir;     // config and log go here; required
+  std::string name = "registry";
+  // TLS: PEM certificate and key.
+  std::string tls_cert, tls_key;
+  // htpasswd (bcrypt) file.
+  std::string htpasswd;
+  // Token auth.
+  std::string token_realm, token_service, token_issuer, token_rootcert;
+};
+
+class RegistryServer {
+ public:
+  [[nodiscard]] static absl::StatusOr<std::unique_ptr<RegistryServer>> Start(
+      const RegistryOptions& options);
+
+  int port() const { return port_; }
+  std::string host_port() const;  // "127.0.0.1:PORT"
+  std::string url() const;        // "http(s)://127.0.0.1:PORT"
+  std::string log() const { return ReadFileOrEmpty(process_->log_path()); }
+  // Count of "response completed" log lines for `method` and a URI
+  // containing `uri_part`: what the registry itself saw.
+  int CountRequests(const std::string& method,
+                    const std::string& uri_part) const;
+  void Stop() { process_->Stop(); }
+
+ private:
+  RegistryServer(int port, bool tls, std::unique_ptr<Subprocess> process)
+      : port_(port), tls_(tls), process_(std::move(process)) {}
+  int port_;
+  bool tls_;
+  std::unique_ptr<Subprocess> process_;
+};
+
+}  // namespace nodefit::testbed
+
+#endif  // NODEFIT_INTEGRATION_TESTBED_REGISTRY_H_
