@@ -73,7 +73,8 @@ TEST(CliTest, PlatformFromConfig) {
   testing::TempDir dir;
   const std::string config = dir.Write(
       "c.json",
-      R"({"platform": "linux/amd64", "features": ["skylake", "nvidia-396-44"]})");
+      R"({"platform": "linux/amd64", "features": ["skylake", "nvidia-396-44"],
+          "detect": false})");
   Output out =
       Cli({"select", "--index", CvTfIndex(dir), "--config", config, "--json"});
   ASSERT_EQ(out.code, kExitOk) << out.err;
@@ -125,7 +126,7 @@ TEST(CliTest, FeaturesShowsClosures) {
   const std::string config = dir.Write(
       "c.json",
       R"({"platform": "linux/amd64", "features": ["cpu:skylake", "nvcap-5.2"],
-          "implies": {"site-cpu": ["broadwell"]}})");
+          "implies": {"site-cpu": ["broadwell"]}, "detect": false})");
   Output text = Cli({"features", "--config", config});
   ASSERT_EQ(text.code, kExitOk) << text.err;
   EXPECT_THAT(text.out, HasSubstr("feature   skylake  [config]  implies "
