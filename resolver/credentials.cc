@@ -85,7 +85,9 @@ absl::StatusOr<DockerConfig> DockerConfig::Parse(absl::string_view text,
   if (!auths->is_object()) {
     return JsonTypeError(what, "auths", "object", *auths);
   }
-  for (const auto& [key, entry] : auths->items()) {
+  for (const auto& item : auths->items()) {
+    const std::string& key = item.key();
+    const nlohmann::json& entry = item.value();
     const std::string path = absl::StrCat("auths.", key);
     if (!entry.is_object()) return JsonTypeError(what, path, "object", entry);
     Credentials c;

@@ -138,6 +138,10 @@ absl::Status ValidateRepository(absl::string_view repository) {
   if (repository.empty()) {
     return absl::InvalidArgumentError("repository name is empty");
   }
+  if (repository.size() > kMaxNameLength) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "repository name is longer than ", kMaxNameLength, " characters"));
+  }
   for (absl::string_view component : absl::StrSplit(repository, '/')) {
     if (IsPathComponent(component)) continue;
     for (char c : component) {

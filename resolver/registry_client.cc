@@ -74,7 +74,7 @@ absl::Status StatusError(const RegistryEndpoint& ep, absl::string_view what,
       return absl::NotFoundError(
           absl::StrCat(head, ": not found (check the image name and tag)"));
     case 429:
-      return absl::ResourceExhaustedError(
+      return absl::UnavailableError(
           absl::StrCat(head, ": rate limited by the registry"));
     default:
       break;

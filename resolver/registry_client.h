@@ -23,8 +23,9 @@
 //   "401 from registry.example.com for repository x/y: no credentials
 //    configured for this registry"
 // with codes Unauthenticated (401), PermissionDenied (403), NotFound (404),
-// Unavailable (5xx, unreachable, TLS), DeadlineExceeded, ResourceExhausted
-// (oversize body, 429), DataLoss (digest mismatch), FailedPrecondition
+// Unavailable (5xx, 429, unreachable, TLS), DeadlineExceeded,
+// ResourceExhausted (oversize body), DataLoss (digest mismatch),
+// FailedPrecondition
 // (refused realm or redirect), InvalidArgument (malformed document).
 //
 // Thread-safe.

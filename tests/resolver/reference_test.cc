@@ -130,6 +130,8 @@ TEST(ReferenceTest, ValidatorsStandAlone) {
   EXPECT_TRUE(ValidateRepository("library/ubuntu").ok());
   EXPECT_FALSE(ValidateRepository("../etc").ok());
   EXPECT_FALSE(ValidateRepository("a/./b").ok());
+  EXPECT_FALSE(ValidateRepository(std::string(256, 'a')).ok());
+  EXPECT_TRUE(ValidateRepository(std::string(255, 'a')).ok());
   EXPECT_TRUE(ValidateRegistryHost("docker.io").ok());
   EXPECT_TRUE(ValidateRegistryHost("localhost:5000").ok());
   EXPECT_FALSE(ValidateRegistryHost("a b").ok());
