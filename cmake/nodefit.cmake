@@ -28,3 +28,39 @@ function(nodefit_test name)
     set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}")
   endif()
 endfunction()
+
+# nodefit_proto_library(NAME ROOT dir PROTOS a.proto ... [DEPS lib...]):
+# C++ messages and gRPC stubs for .proto files named relative to ROOT.
+function(nodefit_proto_library name)
+  cmake_parse_arguments(ARG "" "ROOT" "PROTOS;DEPS" ${ARGN})
+  set(out_root ${CMAKE_CURRENT_BINARY_DIR}/${name})
+  set(generated)
+  foreach(proto ${ARG_PROTOS})
+    get_filename_component(dir ${proto} DIRECTORY)
+    get_filename_component(base ${proto} NAME_WE)
+    if(dir)
+      set(out ${out_root}/${dir}/${base})
+    else()
+      set(out ${out_root}/${base})
+    endif()
+    list(APPEND generated ${out}.pb.cc ${out}.grpc.pb.cc)
+    add_custom_command(
+      OUTPUT ${out}.pb.cc ${out}.pb.h ${out}.grpc.pb.cc ${out}.grpc.pb.h
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${out_root}
+      COMMAND protobuf::protoc
+        -I${ARG_ROOT} -I${PROJECT_SOURCE_DIR}/proto -I/usr/include
+        --cpp_out=${out_root} --grpc_out=${out_root}
+        --plugin=protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>
+        ${proto}
+      WORKING_DIRECTORY ${ARG_ROOT}
+      DEPENDS ${ARG_ROOT}/${proto}
+      COMMENT "protoc ${proto}")
+  endforeach()
+  add_library(${name} STATIC ${generated})
+  target_include_directories(${name} PUBLIC ${out_root})
+  target_link_libraries(${name} PUBLIC gRPC::grpc++ protobuf::libprotobuf
+                                       ${ARG_DEPS})
+  # Generated code is not ours to lint or to hold to -Werror.
+  set_target_properties(${name} PROPERTIES CXX_CLANG_TIDY "")
+  target_compile_options(${name} PRIVATE -w)
+endfunction()

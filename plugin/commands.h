@@ -27,13 +27,15 @@ const std::vector<Command>& Commands();
 int RunSelect(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
 int RunExplain(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
 int RunFeatures(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
+int RunHosts(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
 
 // --config FILE if given (it must exist), else the default path if a file is
 // there, else the built-in defaults.
 [[nodiscard]] absl::StatusOr<Config> LoadConfigForCli(const ParsedFlags& flags);
 
 // The node to select for: --platform (seeds' syntax) replaces the config's
-// node profile entirely.
+// node profile entirely (no detection); otherwise the config merged with
+// detection, unless the config says "detect": false.
 [[nodiscard]] absl::StatusOr<NodeProfile> NodeForCli(const Config& config,
                                                      const ParsedFlags& flags);
 
