@@ -332,22 +332,32 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
             return absl::OkStatus();
           };
           return u.Keys(
-              v, {{"connect_timeout_ms",
-                   [&](const Json& x, absl::string_view key) {
-                     return millis(x, key, &config.upstream.connect_timeout_ms);
-                   }},
-                  {"request_timeout_ms",
-                   [&](const Json& x, absl::string_view key) {
-                     return millis(x, key, &config.upstream.request_timeout_ms);
-                   }},
-                  {"index_cache_bytes",
-                   [&](const Json& x, absl::string_view key) -> absl::Status {
-                     if (!x.is_number_integer() || x.get<int64_t>() < 0) {
-                       return u.Error(key, "must be a non-negative integer");
-                     }
-                     config.upstream.index_cache_bytes = x.get<int64_t>();
-                     return absl::OkStatus();
-                   }}});
+              v,
+              {{"connect_timeout_ms",
+                [&](const Json& x, absl::string_view key) {
+                  return millis(x, key, &config.upstream.connect_timeout_ms);
+                }},
+               {"request_timeout_ms",
+                [&](const Json& x, absl::string_view key) {
+                  return millis(x, key, &config.upstream.request_timeout_ms);
+                }},
+               {"tag_cache_ms",
+                [&](const Json& x, absl::string_view key) -> absl::Status {
+                  RETURN_IF_ERROR(u.Int(x, key, &config.upstream.tag_cache_ms));
+                  if (config.upstream.tag_cache_ms < 0 ||
+                      config.upstream.tag_cache_ms > 3'600'000) {
+                    return u.Error(key, "must be within 0..3600000");
+                  }
+                  return absl::OkStatus();
+                }},
+               {"index_cache_bytes",
+                [&](const Json& x, absl::string_view key) -> absl::Status {
+                  if (!x.is_number_integer() || x.get<int64_t>() < 0) {
+                    return u.Error(key, "must be a non-negative integer");
+                  }
+                  config.upstream.index_cache_bytes = x.get<int64_t>();
+                  return absl::OkStatus();
+                }}});
         }},
        {"nfd",
         [&](const Json& v, absl::string_view k) -> absl::Status {

@@ -48,6 +48,9 @@ struct UpstreamConfig {
   int connect_timeout_ms = 5000;
   int request_timeout_ms = 30000;  // one whole request, redirects included
   int64_t index_cache_bytes = 64 << 20;  // bound of the in-memory LRU
+  // Reuse a tag's digest without a HEAD for this long; 0 (default): HEAD
+  // every time, as containerd does.
+  int tag_cache_ms = 0;
 };
 
 // Node Feature Discovery feature files ("name[=value]" lines).

@@ -176,6 +176,13 @@ class DistributionClient : public RegistryClient {
   absl::flat_hash_map<std::string, CachedToken> tokens_
       ABSL_GUARDED_BY(auth_mu_);
 
+  struct CachedTag {
+    std::string digest;
+    absl::Time expires;
+  };
+  absl::Mutex tags_mu_;
+  absl::flat_hash_map<std::string, CachedTag> tags_ ABSL_GUARDED_BY(tags_mu_);
+
   absl::Mutex flights_mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_
       ABSL_GUARDED_BY(flights_mu_);
@@ -456,6 +463,16 @@ absl::StatusOr<Resolution> DistributionClient::ResolveUncached(
   };
 
   std::string digest = reference.digest;
+  const std::string tag_key =
+      absl::StrCat(reference.String(), "\n", credentials.Fingerprint());
+  if (digest.empty() && options_.tag_ttl > absl::ZeroDuration()) {
+    absl::MutexLock lock(&tags_mu_);
+    auto it = tags_.find(tag_key);
+    if (it != tags_.end() && it->second.expires > options_.clock->Now()) {
+      digest = it->second.digest;
+      resolution.tag_cache_hit = true;
+    }
+  }
   if (digest.empty()) {
     HttpRequest head =
         NewRequest(ep, "HEAD",
@@ -504,6 +521,11 @@ absl::StatusOr<Resolution> DistributionClient::ResolveUncached(
       return absl::Status(
           s.code(), absl::StrCat(ep.registry, " answered ", what,
                                  " with an unusable digest: ", s.message()));
+    }
+    if (options_.tag_ttl > absl::ZeroDuration()) {
+      absl::MutexLock lock(&tags_mu_);
+      if (tags_.size() > 10'000) tags_.clear();  // a bound, not an LRU
+      tags_[tag_key] = {digest, options_.clock->Now() + options_.tag_ttl};
     }
   }
 
@@ -613,6 +635,7 @@ RegistryClientOptions RegistryClientOptions::FromConfig(const Config& config) {
   options.request_timeout =
       absl::Milliseconds(config.upstream.request_timeout_ms);
   options.cache_bytes = config.upstream.index_cache_bytes;
+  options.tag_ttl = absl::Milliseconds(config.upstream.tag_cache_ms);
   return options;
 }
 

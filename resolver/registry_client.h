@@ -73,6 +73,10 @@ struct RegistryClientOptions {
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration request_timeout = absl::Seconds(30);
   int64_t cache_bytes = 64 << 20;
+  // How long a tag's digest may be reused without a HEAD. Zero (the
+  // default) HEADs every time, as containerd does, so a moved tag is seen at
+  // once.
+  absl::Duration tag_ttl = absl::ZeroDuration();
   Clock* clock = Clock::Real();
   // Called once per upstream HTTP exchange (registry or token server) with
   // its status code, 0 when the transport failed. For metrics.
@@ -85,10 +89,11 @@ struct Resolution {
   Reference reference;
   std::string endpoint;  // base URL used
   std::shared_ptr<const CachedDocument> document;
-  int registry_requests = 0;  // HEAD and GET sent to the registry
-  int token_requests = 0;     // requests to the token server
-  bool cache_hit = false;     // the document came from the cache
-  bool shared = false;        // joined a concurrent identical resolution
+  int registry_requests = 0;   // HEAD and GET sent to the registry
+  int token_requests = 0;      // requests to the token server
+  bool cache_hit = false;      // the document came from the cache
+  bool tag_cache_hit = false;  // the tag's digest came from the tag cache
+  bool shared = false;         // joined a concurrent identical resolution
 };
 
 class RegistryClient {

@@ -103,6 +103,11 @@ TEST(ConfigTest, UpstreamAndNfd) {
   EXPECT_EQ(config->nfd.map.at("vendor.io/cpu=skx"), "skylake-avx512");
   EXPECT_THAT(Error(R"({"upstream": {"connect_timeout_ms": 0}})"),
               HasSubstr("1..600000 milliseconds"));
+  EXPECT_EQ(ParseConfig(R"({"upstream": {"tag_cache_ms": 250}})", "t")
+                ->upstream.tag_cache_ms,
+            250);
+  EXPECT_THAT(Error(R"({"upstream": {"tag_cache_ms": -5}})"),
+              HasSubstr("0..3600000"));
   EXPECT_THAT(Error(R"({"upstream": {"index_cache_bytes": -1}})"),
               HasSubstr("non-negative"));
   EXPECT_THAT(Error(R"({"nfd": {"map": {"a": 1}}})"),

@@ -213,6 +213,23 @@ TEST(RegistryClientTest, TagCostsOneHeadThenTheCache) {
   EXPECT_EQ(h.registry.gets(), 1);
 }
 
+TEST(RegistryClientTest, TagCacheSkipsTheHeadUntilItExpires) {
+  RegistryClientOptions options;
+  options.tag_ttl = absl::Seconds(5);
+  Harness h(options);
+  ASSERT_TRUE(h.Resolve("reg.example/cv/tf:latest").ok());
+  absl::StatusOr<Resolution> cached = h.Resolve("reg.example/cv/tf:latest");
+  ASSERT_TRUE(cached.ok());
+  EXPECT_TRUE(cached->tag_cache_hit);
+  EXPECT_EQ(cached->registry_requests, 0);
+  EXPECT_EQ(h.registry.heads(), 1);
+  h.clock.Advance(absl::Seconds(6));
+  absl::StatusOr<Resolution> expired = h.Resolve("reg.example/cv/tf:latest");
+  ASSERT_TRUE(expired.ok());
+  EXPECT_FALSE(expired->tag_cache_hit);
+  EXPECT_EQ(h.registry.heads(), 2);
+}
+
 TEST(RegistryClientTest, DigestReferenceNeedsNoHeadWhenCached) {
   Harness h;
   const std::string by_digest = "reg.example/cv/tf@" + kIndexDigest;
