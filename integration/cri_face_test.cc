@@ -296,6 +296,7 @@ TEST_F(CriFaceIntegrationTest, TwentyConcurrentPullsOneResolution) {
   const std::string ref = Ref(*registry_, "conc/app");
   const std::string tag_uri = "/v2/conc/app/manifests/latest";
   std::vector<std::thread> threads;
+  threads.reserve(20);
   std::atomic<int> ok{0};
   for (int i = 0; i < 20; ++i) {
     threads.emplace_back([&] {

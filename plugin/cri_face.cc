@@ -30,7 +30,7 @@ bool Forwardable(absl::string_view key) {
          key != "host";
 }
 
-std::string ToString(grpc::string_ref s) {
+std::string ToString(const grpc::string_ref& s) {
   return std::string(s.data(), s.size());
 }
 

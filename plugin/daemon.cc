@@ -1,6 +1,7 @@
 #include "plugin/daemon.h"
 
 #include <signal.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -126,17 +127,22 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   logger.Info("cri face listening", {{"socket", config.cri.listen},
                                      {"containerd", config.cri.containerd}});
   (*http_face)->set_ready(true);
+  // systemd (Type=notify) starts containerd after this; without
+  // NOTIFY_SOCKET it is a no-op.
+  sd_notify(0, "READY=1\nSTATUS=serving");
   logger.Info("ready");
 
   while (true) {
     int signal = 0;
     if (sigwait(&signals, &signal) != 0) continue;
     if (signal == SIGHUP) {
+      sd_notify(0, "RELOADING=1");
       absl::StatusOr<std::shared_ptr<const Engine>> next =
           LoadEngine(flags, http, &metrics, &logger);
       if (!next.ok()) {
         logger.Error("reload failed; the previous config stays in force",
                      {{"error", std::string(next.status().message())}});
+        sd_notify(0, "READY=1\nSTATUS=serving; last reload failed");
         continue;
       }
       if ((*next)->config.http.listen != engines.Get()->config.http.listen ||
@@ -144,9 +150,11 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
         logger.Warning("listen addresses changed; they take effect on restart");
       }
       engines.Set(*std::move(next));
+      sd_notify(0, "READY=1\nSTATUS=serving");
       logger.Info("config reloaded");
       continue;
     }
+    sd_notify(0, "STOPPING=1");
     logger.Info("shutting down", {{"signal", signal}});
     break;
   }

@@ -30,7 +30,7 @@ void TarHeader(std::string* out, const std::string& name, uint64_t size,
   std::snprintf(h + 136, 12, "%011o", 0);
   std::memset(h + 148, ' ', 8);
   h[156] = type;
-  std::memcpy(h + 257, "ustar", 6);
+  std::snprintf(h + 257, 6, "%s", "ustar");
   std::memcpy(h + 263, "00", 2);
   unsigned checksum = 0;
   for (unsigned char c : h) checksum += c;
@@ -65,12 +65,12 @@ struct Pusher {
 
   absl::Status Blob(const std::string& data) {
     const std::string digest = Sha256Digest(data);
-    auto head = client.Head(
-        absl::StrCat("/v2/", repository, "/blobs/", digest).c_str());
+    auto head =
+        client.Head(absl::StrCat("/v2/", repository, "/blobs/", digest));
     if (head && head->status == 200) return absl::OkStatus();
     auto start =
-        client.Post(absl::StrCat("/v2/", repository, "/blobs/uploads/").c_str(),
-                    "", "application/octet-stream");
+        client.Post(absl::StrCat("/v2/", repository, "/blobs/uploads/"), "",
+                    "application/octet-stream");
     if (!start || start->status != 202) {
       return absl::InternalError(
           absl::StrCat("blob upload start: ", start ? start->status : -1));
@@ -82,7 +82,7 @@ struct Pusher {
     }
     location += absl::StrCat(
         location.find('?') == std::string::npos ? "?" : "&", "digest=", digest);
-    auto put = client.Put(location.c_str(), data, "application/octet-stream");
+    auto put = client.Put(location, data, "application/octet-stream");
     if (!put || put->status != 201) {
       return absl::InternalError(absl::StrCat("blob upload ", digest, ": ",
                                               put ? put->status : -1, " ",
@@ -93,9 +93,9 @@ struct Pusher {
 
   absl::Status Manifest(const std::string& reference, const std::string& body,
                         const std::string& media_type) {
-    auto put = client.Put(
-        absl::StrCat("/v2/", repository, "/manifests/", reference).c_str(),
-        body, media_type.c_str());
+    auto put =
+        client.Put(absl::StrCat("/v2/", repository, "/manifests/", reference),
+                   body, media_type);
     if (!put || put->status != 201) {
       return absl::InternalError(absl::StrCat("manifest ", reference, ": ",
                                               put ? put->status : -1, " ",

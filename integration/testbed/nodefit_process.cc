@@ -10,7 +10,7 @@ namespace nodefit::testbed {
 
 absl::StatusOr<std::unique_ptr<NodefitProcess>> NodefitProcess::Start(
     const std::string& binary, const std::string& dir, const std::string& name,
-    nlohmann::json config) {
+    nlohmann::json config, const std::vector<std::string>& env) {
   if (!config.contains("http")) {
     config["http"] = {{"listen", absl::StrCat("127.0.0.1:", FreePort())}};
   }
@@ -29,7 +29,7 @@ absl::StatusOr<std::unique_ptr<NodefitProcess>> NodefitProcess::Start(
   std::ofstream(config_path) << config.dump(2);
   absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(
       {binary, "serve", "--config", config_path, "--log-format", "json"},
-      absl::StrCat(dir, "/", name, ".log"));
+      absl::StrCat(dir, "/", name, ".log"), env);
   if (!process.ok()) return process.status();
   std::unique_ptr<NodefitProcess> p(
       new NodefitProcess(port, config_path, *std::move(process)));

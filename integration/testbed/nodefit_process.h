@@ -19,7 +19,8 @@ class NodefitProcess {
   // live in `dir` under `name`; keep `dir` short (socket path limit).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<NodefitProcess>> Start(
       const std::string& binary, const std::string& dir,
-      const std::string& name, nlohmann::json config);
+      const std::string& name, nlohmann::json config,
+      const std::vector<std::string>& env = {});
 
   int port() const { return port_; }
   std::string address() const;  // "http://127.0.0.1:PORT"

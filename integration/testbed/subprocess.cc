@@ -15,8 +15,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-extern char** environ;
-
 namespace nodefit::testbed {
 
 absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
@@ -42,8 +40,9 @@ absl::StatusOr<std::unique_ptr<Subprocess>> Subprocess::Start(
     if (null >= 0) dup2(null, STDIN_FILENO);
     std::vector<char*> args;
     args.reserve(argv.size() + 1);
-    for (const std::string& a : argv)
+    for (const std::string& a : argv) {
       args.push_back(const_cast<char*>(a.c_str()));
+    }
     args.push_back(nullptr);
     std::vector<char*> envp;
     envp.reserve(environment.size() + 1);
@@ -138,7 +137,10 @@ int FreePort() {
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return 0;
+  }
   socklen_t len = sizeof(addr);
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);

@@ -271,7 +271,7 @@ class CriFaceTest : public ::testing::Test {
                {{"mediaType", "x"}, {"digest", config_id}, {"size", 1}}},
               {"layers", nlohmann::json::array()}}
               .dump();
-      const std::string digest = Sha256Digest(body);
+      std::string digest = Sha256Digest(body);
       docs_[digest] = {kManifestType, body};
       upstream_->containerd.config_of[digest] = config_id;
       return digest;
@@ -279,7 +279,7 @@ class CriFaceTest : public ::testing::Test {
     generic_ = manifest("generic");
     skylake_ = manifest("skylake");
     auto entry = [&](const std::string& digest,
-                     std::vector<std::string> features) {
+                     const std::vector<std::string>& features) {
       nlohmann::json platform = {{"os", "linux"}, {"architecture", "amd64"}};
       if (!features.empty()) platform["features"] = features;
       return nlohmann::json{{"mediaType", kManifestType},
@@ -292,7 +292,7 @@ class CriFaceTest : public ::testing::Test {
           {"schemaVersion", 2},
           {"mediaType", kIndexType},
           {"manifests", entries}}.dump();
-      const std::string digest = Sha256Digest(body);
+      std::string digest = Sha256Digest(body);
       docs_[digest] = {kIndexType, body};
       return digest;
     };
@@ -342,7 +342,7 @@ class CriFaceTest : public ::testing::Test {
     absl::Notification done;
     grpc::Status result;
     stub.UnaryCall(&context, kPullImageMethod, grpc::StubOptions(), &send,
-                   &received, [&](grpc::Status s) {
+                   &received, [&](const grpc::Status& s) {
                      result = s;
                      done.Notify();
                    });
@@ -489,7 +489,7 @@ TEST_F(CriFaceTest, UnknownMethodsGetTheUpstreamsAnswer) {
   absl::Notification done;
   grpc::Status result;
   stub.UnaryCall(&ctx, "/made.up.Service/Nope", grpc::StubOptions(), &send,
-                 &received, [&](grpc::Status s) {
+                 &received, [&](const grpc::Status& s) {
                    result = s;
                    done.Notify();
                  });

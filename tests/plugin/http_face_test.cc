@@ -31,7 +31,7 @@ struct Upstream {
   bool broken = false;
 
   std::string Add(const std::string& body, const std::string& type) {
-    const std::string digest = Sha256Digest(body);
+    std::string digest = Sha256Digest(body);
     bodies[digest] = body;
     types[digest] = type;
     return digest;
@@ -75,7 +75,7 @@ class HttpFaceTest : public ::testing::Test {
               .dump();
       manifests_[build] = upstream_.Add(body, kManifestType);
     }
-    auto entry = [&](const std::string& build, nlohmann::json features) {
+    auto entry = [&](const std::string& build, const nlohmann::json& features) {
       nlohmann::json platform = {{"os", "linux"}, {"architecture", "amd64"}};
       if (!features.empty()) platform["features"] = features;
       return nlohmann::json{
@@ -186,8 +186,7 @@ TEST_F(HttpFaceTest, NoMatchServesAnEmptyIndexUnderItsOwnDigest) {
   EXPECT_EQ(head->status, 200);
   const std::string digest = head->get_header_value("Docker-Content-Digest");
   EXPECT_EQ(head->get_header_value("Content-Type"), kIndexType);
-  auto get = client_->Get(
-      ("/v2/cv/tf/manifests/" + digest + "?ns=reg.example").c_str());
+  auto get = client_->Get("/v2/cv/tf/manifests/" + digest + "?ns=reg.example");
   ASSERT_TRUE(get);
   EXPECT_EQ(get->status, 200);
   EXPECT_EQ(Sha256Digest(get->body), digest);
@@ -213,9 +212,8 @@ TEST_F(HttpFaceTest, FailuresStepAsideWith404) {
 }
 
 TEST_F(HttpFaceTest, DigestsBlobsAndOtherPathsAre404AtOnce) {
-  auto digest = client_->Get(
-      ("/v2/cv/tf/manifests/" + manifests_["skylake"] + "?ns=reg.example")
-          .c_str());
+  auto digest = client_->Get("/v2/cv/tf/manifests/" + manifests_["skylake"] +
+                             "?ns=reg.example");
   ASSERT_TRUE(digest);
   EXPECT_EQ(digest->status, 404);
   EXPECT_THAT(digest->body, HasSubstr("MANIFEST_UNKNOWN"));
@@ -249,9 +247,8 @@ TEST_F(HttpFaceTest, BadRequestsAre400WithAClearMessage) {
   auto bad_ns = client_->Get("/v2/cv/tf/manifests/latest?ns=a%20b");
   ASSERT_TRUE(bad_ns);
   EXPECT_EQ(bad_ns->status, 400);
-  auto long_path = client_->Get(
-      ("/v2/" + std::string(7000, 'a') + "/manifests/latest?ns=reg.example")
-          .c_str());
+  auto long_path = client_->Get("/v2/" + std::string(7000, 'a') +
+                                "/manifests/latest?ns=reg.example");
   ASSERT_TRUE(long_path);
   EXPECT_EQ(long_path->status, 400);
 }

@@ -102,8 +102,9 @@ class FakeRegistry {
     HeaderList headers = {
         {"content-type", "application/vnd.oci.image.index.v1+json"},
         {"content-length", std::to_string(kIndex.size())}};
-    if (digest_on_head)
+    if (digest_on_head) {
       headers.emplace_back("docker-content-digest", kIndexDigest);
+    }
     if (r.method == "HEAD") {
       ++heads_;
       return Response(200, headers);
@@ -464,6 +465,7 @@ TEST(RegistryClientTest, ConcurrentResolutionsShareOneExchange) {
       *NewRegistryClient(std::move(options), fake);
   const Reference ref = *ParseReference("reg.example/cv/tf:latest");
   std::vector<std::thread> threads;
+  threads.reserve(20);
   std::atomic<int> ok{0}, shared{0};
   for (int i = 0; i < 20; ++i) {
     threads.emplace_back([&] {
