@@ -214,7 +214,8 @@ absl::StatusOr<NodeProfile> NodeForCli(const Config& config,
     absl::StatusOr<std::unique_ptr<const Vocabulary>> vocabulary =
         Vocabulary::Create(config.rules);
     if (!vocabulary.ok()) return vocabulary.status();
-    return BuildNodeProfile(config, **vocabulary, DetectOptions()).profile;
+    return BuildNodeProfile(config, **vocabulary, DetectOptionsFor(config))
+        .profile;
   }
   absl::StatusOr<PlatformSpec> spec = ParsePlatformSpec(flags.Get("platform"));
   if (!spec.ok()) {

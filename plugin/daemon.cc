@@ -34,7 +34,7 @@ absl::StatusOr<std::shared_ptr<const Engine>> LoadEngine(
   if (!vocabulary.ok()) return vocabulary.status();
   // Detection runs here, at start-up and on SIGHUP, never per pull.
   const NodeReport report =
-      BuildNodeProfile(*config, **vocabulary, DetectOptions());
+      BuildNodeProfile(*config, **vocabulary, DetectOptionsFor(*config));
   for (const std::string& note : report.notes) {
     logger->Warning("detection", {{"note", note}});
   }

@@ -17,9 +17,11 @@
 namespace nodefit {
 namespace {
 
-// Detection paths from the test/ops override flags.
-DetectOptions DetectOptionsFromFlags(const ParsedFlags& flags) {
-  DetectOptions options;
+// Detection paths: the config's proc_root, then the test/ops override
+// flags.
+DetectOptions DetectOptionsFromFlags(const Config& config,
+                                     const ParsedFlags& flags) {
+  DetectOptions options = DetectOptionsFor(config);
   options.cpuinfo_path = flags.Get("cpuinfo", options.cpuinfo_path);
   options.nvidia.version_path =
       flags.Get("nvidia-version", options.nvidia.version_path);
@@ -65,7 +67,7 @@ int RunFeatures(const ParsedFlags& flags, std::ostream& out,
     Config effective = *config;
     if (flags.Has("nfd-dir")) effective.nfd.features_dir = flags.Get("nfd-dir");
     report = BuildNodeProfile(effective, **vocabulary,
-                              DetectOptionsFromFlags(flags));
+                              DetectOptionsFromFlags(*config, flags));
   }
   for (const std::string& note : report.notes) {
     err << "nodefit features: note: " << note << "\n";

@@ -220,6 +220,18 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
         }},
        {"features", features},
        {"platform-features", features},
+       {"proc_root",
+        [&](const Json& v, absl::string_view k) -> absl::Status {
+          RETURN_IF_ERROR(r.NonEmptyString(v, k, &config.proc_root));
+          if (config.proc_root.front() != '/') {
+            return r.Error(k, "must be an absolute path");
+          }
+          while (config.proc_root.size() > 1 &&
+                 config.proc_root.back() == '/') {
+            config.proc_root.pop_back();
+          }
+          return absl::OkStatus();
+        }},
        {"detect",
         [&](const Json& v, absl::string_view k) {
           return r.Bool(v, k, &config.detect);

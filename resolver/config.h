@@ -75,6 +75,9 @@ struct Config {
   std::optional<Platform> platform;   // unset: the host's
   std::vector<std::string> features;  // as written
   bool detect = true;
+  // Where detection reads cpuinfo and driver/nvidia/version: "/proc", or
+  // the host's /proc mounted elsewhere (a DaemonSet's /host/proc).
+  std::string proc_root = "/proc";
   FeatureRules rules;
   NoMatchPolicy on_no_match = NoMatchPolicy::kFail;
   std::map<std::string, RegistryConfig> registries;  // by registry host

@@ -89,4 +89,11 @@ std::vector<std::string> DetectedFeatures(const NodeReport& report) {
   return out;
 }
 
+DetectOptions DetectOptionsFor(const Config& config) {
+  DetectOptions options;
+  options.cpuinfo_path = config.proc_root + "/cpuinfo";
+  options.nvidia.version_path = config.proc_root + "/driver/nvidia/version";
+  return options;
+}
+
 }  // namespace nodefit

@@ -41,6 +41,9 @@ struct DetectOptions {
   CommandRunner* runner = nullptr;
 };
 
+// The detection paths a config asks for (its proc_root).
+DetectOptions DetectOptionsFor(const Config& config);
+
 struct NodeReport {
   NodeProfile profile;                   // what selection uses
   std::vector<SourcedFeature> features;  // canonical, in profile order

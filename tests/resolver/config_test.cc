@@ -74,7 +74,11 @@ TEST(ConfigTest, DefaultsAndPlatformFeatures) {
   EXPECT_EQ(config->on_no_match, NoMatchPolicy::kFail);
   EXPECT_EQ(config->cri.listen, "unix:///run/nodefit/cri.sock");
   EXPECT_EQ(config->http.listen, "127.0.0.1:5055");
+  EXPECT_EQ(config->proc_root, "/proc");
   EXPECT_EQ(config->ConfiguredNode().platform, HostBuildPlatform());
+  EXPECT_EQ(ParseConfig(R"({"proc_root": "/host/proc/"})", "p")->proc_root,
+            "/host/proc");
+  EXPECT_FALSE(ParseConfig(R"({"proc_root": "host/proc"})", "p").ok());
 
   config = ParseConfig(
       R"({"platform": "linux/amd64/v3:skylake", "platform-features": ["x"],

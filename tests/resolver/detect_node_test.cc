@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "resolver/file_util.h"
 #include "tests/test_util.h"
 
 namespace nodefit {
@@ -156,6 +157,33 @@ TEST(DetectNodeTest, UnreadableSourcesAreNotesNeverFailures) {
               HasSubstr("no compute capability: /nonexistent/nvidia-smi not "
                         "found"));
   EXPECT_THAT(report.notes[3], HasSubstr("nfd: /nonexistent/features.d"));
+}
+
+}  // namespace
+}  // namespace nodefit
+
+namespace nodefit {
+namespace {
+
+TEST(DetectNodeTest, ProcRootMovesEveryProcPath) {
+  Config config;
+  config.proc_root = "/host/proc";
+  const DetectOptions options = DetectOptionsFor(config);
+  EXPECT_EQ(options.cpuinfo_path, "/host/proc/cpuinfo");
+  EXPECT_EQ(options.nvidia.version_path, "/host/proc/driver/nvidia/version");
+  EXPECT_EQ(DetectOptionsFor(Config()).cpuinfo_path, "/proc/cpuinfo");
+
+  // A proc root holding a fixture CPU is what detection reads.
+  testing::TempDir dir;
+  dir.Write(
+      "cpuinfo",
+      *ReadFileToString(Fixture("cpuinfo/graviton2-neoverse-n1.txt"), 1 << 20));
+  config.proc_root = dir.path();
+  config.platform.reset();
+  const NodeReport report =
+      BuildNodeProfile(config, Vocabulary::BuiltIn(), DetectOptionsFor(config));
+  EXPECT_EQ(report.profile.platform.architecture, "arm64");
+  EXPECT_THAT(report.profile.features, ::testing::Contains("neoverse-n1"));
 }
 
 }  // namespace
