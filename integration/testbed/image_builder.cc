@@ -31,7 +31,8 @@ void TarHeader(std::string* out, const std::string& name, uint64_t size,
   std::memset(h + 148, ' ', 8);
   h[156] = type;
   std::snprintf(h + 257, 6, "%s", "ustar");
-  std::memcpy(h + 263, "00", 2);
+  h[263] = '0';  // ustar version "00", no terminator
+  h[264] = '0';
   unsigned checksum = 0;
   for (unsigned char c : h) checksum += c;
   std::snprintf(h + 148, 8, "%06o", checksum);

@@ -54,7 +54,7 @@ std::string NodefitProcess::address() const {
 absl::StatusOr<std::string> NodefitProcess::Get(const std::string& path) const {
   httplib::Client client("127.0.0.1", port_);
   client.set_connection_timeout(0, 300'000);
-  auto res = client.Get(path.c_str());
+  auto res = client.Get(path);
   if (!res) return absl::UnavailableError("no answer");
   if (res->status != 200) {
     return absl::UnavailableError(absl::StrCat("status ", res->status));
