@@ -65,14 +65,7 @@ class GrpcContainerdClient : public ContainerdClient {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return done; });
     }
-    if (result.status.ok()) {
-      std::vector<grpc::Slice> slices;
-      (void)received.Dump(&slices);
-      for (const grpc::Slice& s : slices) {
-        result.response.append(reinterpret_cast<const char*>(s.begin()),
-                               s.size());
-      }
-    }
+    if (result.status.ok()) result.response = ByteBufferToString(received);
     result.initial_metadata = CopyMetadata(context.GetServerInitialMetadata());
     result.trailing_metadata =
         CopyMetadata(context.GetServerTrailingMetadata());
@@ -158,6 +151,16 @@ class GrpcContainerdClient : public ContainerdClient {
 std::unique_ptr<ContainerdClient> NewGrpcContainerdClient(
     std::shared_ptr<grpc::Channel> channel) {
   return std::make_unique<GrpcContainerdClient>(std::move(channel));
+}
+
+std::string ByteBufferToString(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  (void)buffer.Dump(&slices);
+  std::string out;
+  for (const grpc::Slice& s : slices) {
+    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  return out;
 }
 
 std::shared_ptr<grpc::Channel> NewContainerdChannel(

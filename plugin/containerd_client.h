@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 #include "resolver/decide.h"
 
@@ -65,6 +66,9 @@ class ContainerdClient {
 // containerd at `address` ("unix:///run/containerd/containerd.sock").
 std::unique_ptr<ContainerdClient> NewGrpcContainerdClient(
     std::shared_ptr<grpc::Channel> channel);
+
+// The bytes of a gRPC message buffer, in one string.
+std::string ByteBufferToString(const grpc::ByteBuffer& buffer);
 
 // The channel nodefit uses to reach containerd (no proxy, no retries of
 // its own: the caller decides).

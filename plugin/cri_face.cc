@@ -44,16 +44,6 @@ MetadataList ClientMetadata(const grpc::GenericCallbackServerContext* ctx) {
   return out;
 }
 
-std::string Bytes(const grpc::ByteBuffer& buffer) {
-  std::vector<grpc::Slice> slices;
-  (void)buffer.Dump(&slices);
-  std::string out;
-  for (const grpc::Slice& s : slices) {
-    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return out;
-}
-
 // "/runtime.v1.ImageService/PullImage" -> "ImageService/PullImage".
 std::string MethodLabel(const std::string& method) {
   const size_t dot = method.rfind('.', method.rfind('/'));
@@ -221,7 +211,7 @@ class PullReactor final : public grpc::ServerGenericBidiReactor {
     CallOptions options;
     options.metadata = ClientMetadata(ctx_);
     options.deadline = ctx_->deadline();
-    std::string request = Bytes(request_);
+    std::string request = ByteBufferToString(request_);
     // Resolution and pulling block; keep them off gRPC's threads.
     std::thread([this, shared = shared_, request = std::move(request),
                  options = std::move(options)]() {

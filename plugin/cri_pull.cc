@@ -31,29 +31,8 @@ PullAction PullHandler::Handle(const std::string& request,
                                const CallOptions& options) {
   // Identical concurrent pulls (same bytes: image, auth, sandbox config)
   // share one resolution and one pull.
-  const std::string key = Sha256Digest(request);
-  std::shared_ptr<Flight> flight;
-  bool leader = false;
-  {
-    absl::MutexLock lock(&mu_);
-    std::shared_ptr<Flight>& slot = flights_[key];
-    if (slot == nullptr) {
-      slot = std::make_shared<Flight>();
-      leader = true;
-    }
-    flight = slot;
-  }
-  if (!leader) {
-    flight->done.WaitForNotification();
-    return flight->action;
-  }
-  flight->action = HandleUncached(request, options);
-  {
-    absl::MutexLock lock(&mu_);
-    flights_.erase(key);
-  }
-  flight->done.Notify();
-  return flight->action;
+  return flights_.Do(Sha256Digest(request),
+                     [&] { return HandleUncached(request, options); });
 }
 
 PullAction PullHandler::HandleUncached(const std::string& request,

@@ -22,14 +22,11 @@
 #include <memory>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "plugin/containerd_client.h"
 #include "plugin/engine.h"
 #include "plugin/log.h"
 #include "plugin/metrics.h"
+#include "resolver/single_flight.h"
 
 namespace nodefit {
 
@@ -60,10 +57,6 @@ class PullHandler {
   static constexpr absl::Duration kImageStatusWait = absl::Seconds(10);
 
  private:
-  struct Flight {
-    absl::Notification done;
-    PullAction action;
-  };
   PullAction HandleUncached(const std::string& request,
                             const CallOptions& options);
 
@@ -72,9 +65,7 @@ class PullHandler {
   Metrics* const metrics_;
   Logger* const logger_;
 
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_
-      ABSL_GUARDED_BY(mu_);
+  SingleFlight<PullAction> flights_;
 };
 
 // The name containerd's CRI gives a reference: repo@digest when there is a

@@ -11,9 +11,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "resolver/digest.h"
 #include "resolver/json_util.h"
+#include "resolver/single_flight.h"
 #include "resolver/status_macros.h"
 
 namespace nodefit {
@@ -136,11 +136,6 @@ class DistributionClient : public RegistryClient {
       const Credentials* credentials) override;
 
  private:
-  struct Flight {
-    absl::Notification done;
-    absl::StatusOr<Resolution> result = absl::UnknownError("unfinished");
-  };
-
   Credentials CredentialsFor(const RegistryEndpoint& ep,
                              const Credentials* explicit_credentials) const;
   absl::StatusOr<Resolution> ResolveUncached(const Reference& reference,
@@ -162,6 +157,10 @@ class DistributionClient : public RegistryClient {
                                     const Credentials& credentials,
                                     bool refresh, Counters* counters);
   absl::StatusOr<HttpResponse> Exchange(const HttpRequest& request);
+  // Parses a verified body and keeps it in the cache under `key`.
+  absl::StatusOr<std::shared_ptr<const CachedDocument>> StoreDocument(
+      const std::string& key, std::string digest, HttpResponse response,
+      absl::string_view what);
   HttpRequest NewRequest(const RegistryEndpoint& ep, std::string method,
                          std::string url) const;
 
@@ -183,9 +182,7 @@ class DistributionClient : public RegistryClient {
   absl::Mutex tags_mu_;
   absl::flat_hash_map<std::string, CachedTag> tags_ ABSL_GUARDED_BY(tags_mu_);
 
-  absl::Mutex flights_mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_
-      ABSL_GUARDED_BY(flights_mu_);
+  SingleFlight<absl::StatusOr<Resolution>> flights_;
 };
 
 HttpRequest DistributionClient::NewRequest(const RegistryEndpoint& ep,
@@ -429,15 +426,22 @@ DistributionClient::FetchDocument(const RegistryEndpoint& ep,
   RETURN_IF_ERROR(
       VerifyDigest(response.body, digest,
                    absl::StrCat("manifest ", what, " from ", ep.registry)));
+  return StoreDocument(key, digest, std::move(response),
+                       absl::StrCat("manifest ", what, " from ", ep.registry));
+}
+
+absl::StatusOr<std::shared_ptr<const CachedDocument>>
+DistributionClient::StoreDocument(const std::string& key, std::string digest,
+                                  HttpResponse response,
+                                  absl::string_view what) {
   auto doc = std::make_shared<CachedDocument>();
-  doc->digest = digest;
+  doc->digest = std::move(digest);
   doc->media_type = response.Header("content-type").value_or("");
   absl::StatusOr<ParsedIndex> parsed =
       ParseIndex(response.body, doc->media_type);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("manifest ", what, " from ",
-                                                   ep.registry, ": ",
-                                                   parsed.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": ", parsed.status().message()));
   }
   doc->parsed = *std::move(parsed);
   if (!doc->parsed.media_type.empty()) doc->media_type = doc->parsed.media_type;
@@ -499,22 +503,12 @@ absl::StatusOr<Resolution> DistributionClient::ResolveUncached(
       if (body.status != 200) {
         return StatusError(ep, what, body.status, !credentials.empty());
       }
-      auto doc = std::make_shared<CachedDocument>();
-      doc->digest = Sha256Digest(body.body);
-      doc->media_type = body.Header("content-type").value_or("");
-      absl::StatusOr<ParsedIndex> parsed =
-          ParseIndex(body.body, doc->media_type);
-      if (!parsed.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("manifest for ", what, " from ", ep.registry, ": ",
-                         parsed.status().message()));
-      }
-      doc->parsed = *std::move(parsed);
-      if (!doc->parsed.media_type.empty()) {
-        doc->media_type = doc->parsed.media_type;
-      }
-      doc->body = std::move(body.body);
-      cache_.Put(absl::StrCat(reference.Name(), "@", doc->digest), doc);
+      std::string computed = Sha256Digest(body.body);
+      const std::string key = absl::StrCat(reference.Name(), "@", computed);
+      ASSIGN_OR_RETURN(std::shared_ptr<const CachedDocument> doc,
+                       StoreDocument(key, std::move(computed), std::move(body),
+                                     absl::StrCat("manifest for ", what,
+                                                  " from ", ep.registry)));
       return finish(std::move(doc), false);
     }
     if (absl::Status s = ValidateDigest(digest); !s.ok()) {
@@ -547,34 +541,16 @@ absl::StatusOr<Resolution> DistributionClient::Resolve(
   const std::string key =
       absl::StrCat(reference.String(), "\n", effective.Fingerprint());
 
-  std::shared_ptr<Flight> flight;
-  bool leader = false;
-  {
-    absl::MutexLock lock(&flights_mu_);
-    std::shared_ptr<Flight>& slot = flights_[key];
-    if (slot == nullptr) {
-      slot = std::make_shared<Flight>();
-      leader = true;
-    }
-    flight = slot;
+  bool joined = false;
+  absl::StatusOr<Resolution> result = flights_.Do(
+      key, [&] { return ResolveUncached(reference, effective); }, &joined);
+  if (joined && result.ok()) {
+    // The exchange was someone else's: this caller cost nothing upstream.
+    result->shared = true;
+    result->registry_requests = 0;
+    result->token_requests = 0;
   }
-  if (!leader) {
-    flight->done.WaitForNotification();
-    absl::StatusOr<Resolution> result = flight->result;
-    if (result.ok()) {
-      result->shared = true;
-      result->registry_requests = 0;
-      result->token_requests = 0;
-    }
-    return result;
-  }
-  flight->result = ResolveUncached(reference, effective);
-  {
-    absl::MutexLock lock(&flights_mu_);
-    flights_.erase(key);
-  }
-  flight->done.Notify();
-  return flight->result;
+  return result;
 }
 
 absl::StatusOr<std::shared_ptr<const CachedDocument>>

@@ -1,10 +1,6 @@
 #include "integration/testbed/cri_client.h"
 
-#include <condition_variable>
-#include <mutex>
-
-#include "grpcpp/generic/generic_stub.h"
-#include "grpcpp/support/byte_buffer.h"
+#include "plugin/containerd_client.h"
 
 namespace nodefit::testbed {
 namespace {
@@ -96,33 +92,13 @@ absl::StatusOr<runtime::v1::VersionResponse> CriClient::Version() {
 
 absl::StatusOr<std::string> CriClient::RawCall(const std::string& method,
                                                const std::string& request) {
-  grpc::GenericStub stub(channel_);
-  grpc::ClientContext context;
-  SetDeadline(&context);
-  grpc::Slice slice(request);
-  grpc::ByteBuffer send(&slice, 1);
-  grpc::ByteBuffer received;
-  grpc::Status result;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool done = false;
-  stub.UnaryCall(&context, method, grpc::StubOptions(), &send, &received,
-                 [&](grpc::Status status) {
-                   std::lock_guard<std::mutex> lock(mu);
-                   result = std::move(status);
-                   done = true;
-                   cv.notify_one();
-                 });
-  std::unique_lock<std::mutex> lock(mu);
-  cv.wait(lock, [&] { return done; });
-  if (!result.ok()) return FromGrpc(result);
-  std::vector<grpc::Slice> slices;
-  (void)received.Dump(&slices);
-  std::string out;
-  for (const grpc::Slice& s : slices) {
-    out.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  }
-  return out;
+  CallOptions options;
+  options.deadline =
+      std::chrono::system_clock::now() + std::chrono::seconds(kTimeoutSeconds);
+  UnaryResult result =
+      NewGrpcContainerdClient(channel_)->Forward(method, request, options);
+  if (!result.status.ok()) return FromGrpc(result.status);
+  return result.response;
 }
 
 }  // namespace nodefit::testbed

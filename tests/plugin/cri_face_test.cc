@@ -20,7 +20,6 @@
 #include "echo.grpc.pb.h"
 #include "gmock/gmock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -330,33 +329,19 @@ class CriFaceTest : public ::testing::Test {
     return request.SerializeAsString() + std::string(kSandboxBytes, 7);
   }
 
+  // A raw unary call through the face, as any client would make it.
+  UnaryResult Call(const std::string& method, const std::string& request) {
+    CallOptions options;
+    options.deadline =
+        std::chrono::system_clock::now() + std::chrono::seconds(30);
+    return NewGrpcContainerdClient(channel_)->Forward(method, request, options);
+  }
+
   grpc::Status Pull(const std::string& image,
                     runtime::v1::PullImageResponse* response) {
-    grpc::GenericStub stub(channel_);
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::seconds(30));
-    const std::string bytes = PullBytes(image);
-    grpc::Slice slice(bytes);
-    grpc::ByteBuffer send(&slice, 1), received;
-    absl::Notification done;
-    grpc::Status result;
-    stub.UnaryCall(&context, kPullImageMethod, grpc::StubOptions(), &send,
-                   &received, [&](const grpc::Status& s) {
-                     result = s;
-                     done.Notify();
-                   });
-    done.WaitForNotification();
-    if (result.ok()) {
-      std::vector<grpc::Slice> slices;
-      (void)received.Dump(&slices);
-      std::string text;
-      for (const auto& s : slices) {
-        text.append(reinterpret_cast<const char*>(s.begin()), s.size());
-      }
-      response->ParseFromString(text);
-    }
-    return result;
+    UnaryResult result = Call(kPullImageMethod, PullBytes(image));
+    if (result.status.ok()) response->ParseFromString(result.response);
+    return result.status;
   }
 
   std::vector<std::string> PullRequests() {
@@ -481,20 +466,8 @@ TEST_F(CriFaceTest, ErrorsDeadlinesAndCancellationPassThrough) {
 }
 
 TEST_F(CriFaceTest, UnknownMethodsGetTheUpstreamsAnswer) {
-  grpc::GenericStub stub(channel_);
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  grpc::Slice empty("");
-  grpc::ByteBuffer send(&empty, 1), received;
-  absl::Notification done;
-  grpc::Status result;
-  stub.UnaryCall(&ctx, "/made.up.Service/Nope", grpc::StubOptions(), &send,
-                 &received, [&](const grpc::Status& s) {
-                   result = s;
-                   done.Notify();
-                 });
-  done.WaitForNotification();
-  EXPECT_EQ(result.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_EQ(Call("/made.up.Service/Nope", "").status.error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
 }
 
 // --- PullImage --------------------------------------------------------------
