@@ -442,9 +442,10 @@ TEST_F(CriFaceTest, ErrorsDeadlinesAndCancellationPassThrough) {
     const absl::Time start = absl::Now();
     grpc::Status s = stub->Unary(&ctx, in, &out);
     EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
-    EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+    // Well before the upstream's own 10 s: the deadline ended the call.
+    EXPECT_LT(absl::Now() - start, absl::Seconds(5));
     // The deadline reached containerd's side too.
-    for (int i = 0; i < 200 && !upstream_->echo.saw_cancel; ++i) {
+    for (int i = 0; i < 500 && !upstream_->echo.saw_cancel; ++i) {
       absl::SleepFor(absl::Milliseconds(10));
     }
     EXPECT_TRUE(upstream_->echo.saw_cancel.load());
@@ -458,7 +459,7 @@ TEST_F(CriFaceTest, ErrorsDeadlinesAndCancellationPassThrough) {
     ASSERT_TRUE(stream->Read(&back));
     ctx.TryCancel();
     EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
-    for (int i = 0; i < 200 && !upstream_->echo.saw_cancel; ++i) {
+    for (int i = 0; i < 500 && !upstream_->echo.saw_cancel; ++i) {
       absl::SleepFor(absl::Milliseconds(10));
     }
     EXPECT_TRUE(upstream_->echo.saw_cancel.load());
