@@ -6,6 +6,11 @@ function(nodefit_library name)
   add_library(${name} STATIC ${ARG_SOURCES})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+  if(NODEFIT_CLANG_TIDY_EXE AND CMAKE_CURRENT_SOURCE_DIR MATCHES
+     "/(resolver|plugin)$")
+    set_target_properties(${name} PROPERTIES
+      CXX_CLANG_TIDY "${NODEFIT_CLANG_TIDY_EXE}")
+  endif()
 endfunction()
 
 # nodefit_test(NAME SOURCES x_test.cc DEPS lib... [LABELS l] [TIMEOUT s]):
