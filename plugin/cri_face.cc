@@ -84,8 +84,13 @@ class ProxyReactor final : public grpc::ServerGenericBidiReactor {
     }
     stub->PrepareBidiStreamingCall(&client_ctx_, ctx->method(),
                                    grpc::StubOptions(), &upstream_);
-    // The hold keeps the upstream call open while requests may still come.
-    upstream_.AddHold();
+    // Two holds keep the upstream call alive while nodefit may still start
+    // operations on it: one until the caller's requests end (CloseWrites),
+    // one until containerd's responses end (UpstreamReadDone(false)).
+    // Without the second, containerd's status could end the call while a
+    // response is still being written to the caller, and the next read
+    // would touch a finished call.
+    upstream_.AddMultipleHolds(2);
     StartRead(&request_);
     upstream_.StartRead(&response_);
     upstream_.StartCall();
@@ -146,7 +151,10 @@ class ProxyReactor final : public grpc::ServerGenericBidiReactor {
     }
   }
   void UpstreamReadDone(bool ok) {
-    if (!ok) return;  // the status comes with OnDone
+    if (!ok) {
+      upstream_.RemoveHold();  // no more reads: the status comes with OnDone
+      return;
+    }
     CopyInitialMetadata();
     StartWrite(&response_);
   }
