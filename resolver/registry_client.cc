@@ -469,58 +469,77 @@ absl::StatusOr<Resolution> DistributionClient::ResolveUncached(
   std::string digest = reference.digest;
   const std::string tag_key =
       absl::StrCat(reference.String(), "\n", credentials.Fingerprint());
-  if (digest.empty() && options_.tag_ttl > absl::ZeroDuration()) {
-    absl::MutexLock lock(&tags_mu_);
-    auto it = tags_.find(tag_key);
-    if (it != tags_.end() && it->second.expires > options_.clock->Now()) {
-      digest = it->second.digest;
-      resolution.tag_cache_hit = true;
-    }
-  }
+  // The digest this tag had when last resolved, if its document is still
+  // cached: then a HEAD (no body) tells whether the cached document is still
+  // current. Without one a GET of the tag answers digest and document in one
+  // exchange, where HEAD + GET by digest would take two.
+  bool head_first = false;
   if (digest.empty()) {
-    HttpRequest head =
-        NewRequest(ep, "HEAD",
-                   absl::StrCat(ep.base_url, "/v2/", reference.repository,
-                                "/manifests/", reference.tag));
+    std::string last;
+    {
+      absl::MutexLock lock(&tags_mu_);
+      auto it = tags_.find(tag_key);
+      if (it != tags_.end()) {
+        last = it->second.digest;
+        if (it->second.expires > options_.clock->Now()) {
+          digest = last;
+          resolution.tag_cache_hit = true;
+        }
+      }
+    }
+    head_first = !last.empty() && digest.empty() &&
+                 cache_.Get(absl::StrCat(reference.Name(), "@", last));
+  }
+  const std::string what = absl::StrCat("repository ", reference.repository,
+                                        " tag ", reference.tag);
+  const std::string tag_url = absl::StrCat(
+      ep.base_url, "/v2/", reference.repository, "/manifests/", reference.tag);
+  auto remember = [&](const std::string& tag_digest) {
+    absl::MutexLock lock(&tags_mu_);
+    if (tags_.size() > 10'000) tags_.clear();  // a bound, not an LRU
+    tags_[tag_key] = {tag_digest, options_.clock->Now() + options_.tag_ttl};
+  };
+  // GET of the tag: the digest is computed from the body, and must equal
+  // Docker-Content-Digest when the registry sends one.
+  auto get_tag = [&]() -> absl::StatusOr<Resolution> {
+    ASSIGN_OR_RETURN(HttpResponse body,
+                     Send(ep, reference.repository,
+                          NewRequest(ep, "GET", tag_url), credentials,
+                          &counters));
+    if (body.status != 200) {
+      return StatusError(ep, what, body.status, !credentials.empty());
+    }
+    const std::string described =
+        absl::StrCat("manifest for ", what, " from ", ep.registry);
+    if (std::optional<std::string> sent = body.Header("docker-content-digest");
+        sent && !sent->empty()) {
+      RETURN_IF_ERROR(VerifyDigest(body.body, *sent, described));
+    }
+    std::string computed = Sha256Digest(body.body);
+    const std::string key = absl::StrCat(reference.Name(), "@", computed);
+    remember(computed);
+    ASSIGN_OR_RETURN(std::shared_ptr<const CachedDocument> doc,
+                     StoreDocument(key, std::move(computed), std::move(body),
+                                   described));
+    return finish(std::move(doc), false);
+  };
+  if (digest.empty() && !head_first) return get_tag();
+  if (digest.empty()) {
     ASSIGN_OR_RETURN(HttpResponse response,
-                     Send(ep, reference.repository, std::move(head),
-                          credentials, &counters));
-    const std::string what = absl::StrCat("repository ", reference.repository,
-                                          " tag ", reference.tag);
+                     Send(ep, reference.repository,
+                          NewRequest(ep, "HEAD", tag_url), credentials,
+                          &counters));
     if (response.status != 200) {
       return StatusError(ep, what, response.status, !credentials.empty());
     }
     digest = response.Header("docker-content-digest").value_or("");
-    if (digest.empty()) {
-      // No digest on HEAD: GET the tag and hash what arrives.
-      HttpRequest get =
-          NewRequest(ep, "GET",
-                     absl::StrCat(ep.base_url, "/v2/", reference.repository,
-                                  "/manifests/", reference.tag));
-      ASSIGN_OR_RETURN(HttpResponse body,
-                       Send(ep, reference.repository, std::move(get),
-                            credentials, &counters));
-      if (body.status != 200) {
-        return StatusError(ep, what, body.status, !credentials.empty());
-      }
-      std::string computed = Sha256Digest(body.body);
-      const std::string key = absl::StrCat(reference.Name(), "@", computed);
-      ASSIGN_OR_RETURN(std::shared_ptr<const CachedDocument> doc,
-                       StoreDocument(key, std::move(computed), std::move(body),
-                                     absl::StrCat("manifest for ", what,
-                                                  " from ", ep.registry)));
-      return finish(std::move(doc), false);
-    }
+    if (digest.empty()) return get_tag();  // a registry that omits it
     if (absl::Status s = ValidateDigest(digest); !s.ok()) {
       return absl::Status(
           s.code(), absl::StrCat(ep.registry, " answered ", what,
                                  " with an unusable digest: ", s.message()));
     }
-    if (options_.tag_ttl > absl::ZeroDuration()) {
-      absl::MutexLock lock(&tags_mu_);
-      if (tags_.size() > 10'000) tags_.clear();  // a bound, not an LRU
-      tags_[tag_key] = {digest, options_.clock->Now() + options_.tag_ttl};
-    }
+    remember(digest);
   }
 
   const std::string key = absl::StrCat(reference.Name(), "@", digest);

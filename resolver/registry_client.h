@@ -1,12 +1,15 @@
 // Reads image indexes from registries the way containerd does, with the same
 // or fewer round trips.
 //
-// Resolve(repo:tag): HEAD the tag (containerd's Accept list) for digest,
-// media type and size; the document itself comes from an in-memory LRU keyed
-// by repository and digest, fetched with GET only on a miss, and its sha256
-// is verified. Resolve(repo@sha256:…): no HEAD; the cache, else a GET. A
-// registry that sends no Docker-Content-Digest on HEAD costs a GET of the
-// tag, and the digest is computed from the body. Concurrent resolutions of
+// Resolve(repo:tag), with containerd's Accept list: the first time a tag is
+// seen, or when the document it last named has left the cache, one GET of
+// the tag gives document and digest together (the sha256 of the body, which
+// must equal Docker-Content-Digest when sent). Otherwise a HEAD of the tag
+// tells whether the cached document (an in-memory LRU keyed by repository
+// and digest) is still current; a moved tag costs a GET by digest, verified.
+// So nodefit never makes more requests than containerd's own HEAD + GET.
+// Resolve(repo@sha256:…): no HEAD; the cache, else a GET. A registry that
+// sends no Docker-Content-Digest on HEAD costs a GET of the tag. Concurrent resolutions of
 // the same reference with the same credentials share one upstream exchange.
 //
 // Auth: anonymous, Basic, or Bearer tokens from the WWW-Authenticate

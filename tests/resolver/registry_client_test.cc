@@ -38,6 +38,12 @@ const std::string kIndex = nlohmann::json{
          {"features",
           {"skylake"}}}}}}}}.dump();
 const std::string kIndexDigest = Sha256Digest(kIndex);
+// What "latest" names after the tag moves.
+const std::string kMovedIndex = nlohmann::json{
+    {"schemaVersion", 2},
+    {"mediaType", "application/vnd.oci.image.index.v1+json"},
+    {"manifests", nlohmann::json::array()}}.dump();
+const std::string kMovedIndexDigest = Sha256Digest(kMovedIndex);
 
 HttpResponse Response(int status, HeaderList headers = {},
                       std::string body = "") {
@@ -59,6 +65,7 @@ class FakeRegistry {
   std::string realm = "https://auth.example/token";
   bool digest_on_head = true;
   std::string body = kIndex;  // what GET returns (to corrupt it)
+  bool moved = false;         // "latest" names kMovedIndex
   int64_t token_lifetime = 300;
   bool anonymous_tokens = false;
 
@@ -98,19 +105,24 @@ class FakeRegistry {
     const std::string prefix = "https://reg.example/v2/cv/tf/manifests/";
     if (!absl::StartsWith(r.url, prefix)) return Response(404);
     const std::string ref = r.url.substr(prefix.size());
-    if (ref != "latest" && ref != kIndexDigest) return Response(404);
+    const bool serve_moved =
+        ref == kMovedIndexDigest || (ref == "latest" && moved);
+    if (ref != "latest" && ref != kIndexDigest && !serve_moved) {
+      return Response(404);
+    }
+    const std::string& document = serve_moved ? kMovedIndex : kIndex;
     HeaderList headers = {
         {"content-type", "application/vnd.oci.image.index.v1+json"},
-        {"content-length", std::to_string(kIndex.size())}};
+        {"content-length", std::to_string(document.size())}};
     if (digest_on_head) {
-      headers.emplace_back("docker-content-digest", kIndexDigest);
+      headers.emplace_back("docker-content-digest", Sha256Digest(document));
     }
     if (r.method == "HEAD") {
       ++heads_;
       return Response(200, headers);
     }
     ++gets_;
-    return Response(200, headers, body);
+    return Response(200, headers, serve_moved ? kMovedIndex : body);
   }
 
   void Revoke() {
@@ -189,7 +201,7 @@ TEST(EndpointTest, Naming) {
   EXPECT_TRUE(ep.insecure);
 }
 
-TEST(RegistryClientTest, TagCostsOneHeadThenTheCache) {
+TEST(RegistryClientTest, NewTagCostsOneGetThenOneHeadAgainstTheCache) {
   Harness h;
   absl::StatusOr<Resolution> first = h.Resolve("reg.example/cv/tf:latest");
   ASSERT_TRUE(first.ok()) << first.status();
@@ -197,9 +209,10 @@ TEST(RegistryClientTest, TagCostsOneHeadThenTheCache) {
   EXPECT_EQ(first->document->media_type,
             "application/vnd.oci.image.index.v1+json");
   EXPECT_EQ(first->document->parsed.entries.size(), 1u);
-  EXPECT_EQ(first->registry_requests, 2);
+  // Never seen: the GET of the tag brings digest and document at once.
+  EXPECT_EQ(first->registry_requests, 1);
   EXPECT_FALSE(first->cache_hit);
-  EXPECT_EQ(h.registry.heads(), 1);
+  EXPECT_EQ(h.registry.heads(), 0);
   EXPECT_EQ(h.registry.gets(), 1);
   // containerd's Accept list on every manifest request.
   for (const HttpRequest& r : h.fake->requests()) {
@@ -210,8 +223,24 @@ TEST(RegistryClientTest, TagCostsOneHeadThenTheCache) {
   ASSERT_TRUE(second.ok());
   EXPECT_TRUE(second->cache_hit);
   EXPECT_EQ(second->registry_requests, 1);
-  EXPECT_EQ(h.registry.heads(), 2);
+  EXPECT_EQ(h.registry.heads(), 1);
   EXPECT_EQ(h.registry.gets(), 1);
+}
+
+TEST(RegistryClientTest, MovedTagCostsHeadThenGetByDigest) {
+  Harness h;
+  ASSERT_TRUE(h.Resolve("reg.example/cv/tf:latest").ok());
+  h.registry.moved = true;
+  h.fake->Clear();
+  absl::StatusOr<Resolution> moved = h.Resolve("reg.example/cv/tf:latest");
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  EXPECT_EQ(moved->document->digest, kMovedIndexDigest);
+  EXPECT_FALSE(moved->cache_hit);
+  EXPECT_EQ(moved->registry_requests, 2);
+  ASSERT_EQ(h.fake->requests().size(), 2u);
+  EXPECT_EQ(h.fake->requests()[0].method, "HEAD");
+  EXPECT_EQ(h.fake->requests()[1].method, "GET");
+  EXPECT_THAT(h.fake->requests()[1].url, HasSubstr(kMovedIndexDigest));
 }
 
 TEST(RegistryClientTest, TagCacheSkipsTheHeadUntilItExpires) {
@@ -223,12 +252,14 @@ TEST(RegistryClientTest, TagCacheSkipsTheHeadUntilItExpires) {
   ASSERT_TRUE(cached.ok());
   EXPECT_TRUE(cached->tag_cache_hit);
   EXPECT_EQ(cached->registry_requests, 0);
-  EXPECT_EQ(h.registry.heads(), 1);
+  EXPECT_EQ(h.registry.heads(), 0);
+  EXPECT_EQ(h.registry.gets(), 1);
   h.clock.Advance(absl::Seconds(6));
   absl::StatusOr<Resolution> expired = h.Resolve("reg.example/cv/tf:latest");
   ASSERT_TRUE(expired.ok());
   EXPECT_FALSE(expired->tag_cache_hit);
-  EXPECT_EQ(h.registry.heads(), 2);
+  EXPECT_EQ(h.registry.heads(), 1);
+  EXPECT_EQ(h.registry.gets(), 1);
 }
 
 TEST(RegistryClientTest, DigestReferenceNeedsNoHeadWhenCached) {
@@ -247,11 +278,14 @@ TEST(RegistryClientTest, DigestReferenceNeedsNoHeadWhenCached) {
 TEST(RegistryClientTest, NoDigestOnHeadMeansGetAndHash) {
   Harness h;
   h.registry.digest_on_head = false;
+  ASSERT_TRUE(h.Resolve("reg.example/cv/tf:latest").ok());
+  // Known tag, cached document: HEAD, which names no digest, so the GET of
+  // the tag decides.
   absl::StatusOr<Resolution> r = h.Resolve("reg.example/cv/tf:latest");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->document->digest, kIndexDigest);
   EXPECT_EQ(h.registry.heads(), 1);
-  EXPECT_EQ(h.registry.gets(), 1);
+  EXPECT_EQ(h.registry.gets(), 2);
 }
 
 TEST(RegistryClientTest, DigestMismatchIsRefused) {
@@ -262,6 +296,10 @@ TEST(RegistryClientTest, DigestMismatchIsRefused) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(r.status().message()),
               HasSubstr("not the expected " + kIndexDigest));
+  // A pinned digest is verified the same way.
+  r = h.Resolve("reg.example/cv/tf@" + kIndexDigest);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   // Nothing bad was cached: a fixed registry is read again.
   h.registry.body = kIndex;
   EXPECT_TRUE(h.Resolve("reg.example/cv/tf:latest").ok());
@@ -292,8 +330,8 @@ TEST(RegistryClientTest, BasicAuthWithConfiguredCredentials) {
   Harness h(options);
   h.registry.auth = FakeRegistry::Auth::kBasic;
   ASSERT_TRUE(h.Resolve("reg.example/cv/tf:latest").ok());
-  // First HEAD was anonymous and challenged; afterwards Basic is sent
-  // up front.
+  // The first request was anonymous and challenged; afterwards Basic is
+  // sent up front.
   h.fake->Clear();
   ASSERT_TRUE(h.Resolve("reg.example/cv/tf:latest").ok());
   ASSERT_EQ(h.fake->requests().size(), 1u);
@@ -452,12 +490,10 @@ TEST(RegistryClientTest, RealmRules) {
 TEST(RegistryClientTest, ConcurrentResolutionsShareOneExchange) {
   Harness h;
   absl::Notification release;
-  std::atomic<int> heads{0};
+  std::atomic<int> exchanges{0};
   auto fake = std::make_shared<FakeHttpClient>([&](const HttpRequest& r) {
-    if (r.method == "HEAD") {
-      ++heads;
-      release.WaitForNotificationWithTimeout(absl::Seconds(10));
-    }
+    ++exchanges;
+    release.WaitForNotificationWithTimeout(absl::Seconds(10));
     return h.registry.Handle(r);
   });
   RegistryClientOptions options;
@@ -474,12 +510,12 @@ TEST(RegistryClientTest, ConcurrentResolutionsShareOneExchange) {
       if (r.ok() && r->shared) ++shared;
     });
   }
-  // Let every thread reach the client before the one HEAD completes.
+  // Let every thread reach the client before the one exchange completes.
   absl::SleepFor(absl::Milliseconds(200));
   release.Notify();
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(ok.load(), 20);
-  EXPECT_EQ(heads.load(), 1);
+  EXPECT_EQ(exchanges.load(), 1);  // the GET of the tag
   EXPECT_EQ(shared.load(), 19);
 }
 
@@ -488,7 +524,8 @@ TEST(RegistryClientTest, UpstreamResponsesAreReportedForMetrics) {
   RegistryClientOptions options;
   options.on_upstream_response = [&codes](int code) { codes.push_back(code); };
   Harness h(options);
-  ASSERT_TRUE(h.Resolve("reg.example/cv/tf:latest").ok());
+  ASSERT_TRUE(h.Resolve("reg.example/cv/tf:latest").ok());  // GET
+  ASSERT_TRUE(h.Resolve("reg.example/cv/tf:latest").ok());  // HEAD
   EXPECT_EQ(codes, (std::vector<int>{200, 200}));
 }
 
