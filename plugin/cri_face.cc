@@ -195,6 +195,90 @@ class ProxyReactor final : public grpc::ServerGenericBidiReactor {
   std::atomic<int> refs_{2};
 };
 
+// Methods of the CRI whose kind is fixed as unary by the API (runtime.v1
+// and the v1alpha2 that containerd 1.6 still serves): the calls kubelet
+// makes all the time. Anything not named here takes the stream path.
+bool IsKnownUnary(const std::string& method) {
+  static const auto* const kMethods = new std::set<std::string>{
+      "ImageService/ListImages",         "ImageService/ImageStatus",
+      "ImageService/RemoveImage",        "ImageService/ImageFsInfo",
+      "RuntimeService/Version",          "RuntimeService/Status",
+      "RuntimeService/ListPodSandbox",   "RuntimeService/PodSandboxStatus",
+      "RuntimeService/ListContainers",   "RuntimeService/ContainerStatus",
+      "RuntimeService/ContainerStats",   "RuntimeService/ListContainerStats",
+      "RuntimeService/PodSandboxStats",  "RuntimeService/ListPodSandboxStats",
+      "RuntimeService/ExecSync",         "RuntimeService/RuntimeConfig",
+  };
+  for (absl::string_view prefix : {"/runtime.v1.", "/runtime.v1alpha2."}) {
+    if (absl::StartsWith(method, prefix)) {
+      return kMethods->count(method.substr(prefix.size())) > 0;
+    }
+  }
+  return false;
+}
+
+// Forwards one call of a known unary method as one unary call upstream: a
+// single batch of operations instead of a stream's separate start, write,
+// half-close, read and status steps, each a trip through gRPC's threads.
+class UnaryProxyReactor final : public grpc::ServerGenericBidiReactor {
+ public:
+  UnaryProxyReactor(grpc::GenericCallbackServerContext* ctx,
+                    grpc::GenericStub* stub, Metrics* metrics)
+      : ctx_(ctx), stub_(stub), metrics_(metrics) {
+    client_ctx_.set_deadline(ctx->deadline());
+    for (const auto& [key, value] : ClientMetadata(ctx)) {
+      client_ctx_.AddMetadata(key, value);
+    }
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // no request arrived: the caller went away
+      final_code_ = grpc::StatusCode::CANCELLED;
+      Finish(grpc::Status(grpc::StatusCode::CANCELLED, "no request message"));
+      return;
+    }
+    // Finish is called only from here on, so OnDone (which deletes this)
+    // cannot run before the upstream call has completed.
+    stub_->UnaryCall(&client_ctx_, ctx_->method(), grpc::StubOptions(),
+                     &request_, &response_,
+                     [this](grpc::Status status) { UpstreamDone(status); });
+  }
+  void OnCancel() override { client_ctx_.TryCancel(); }
+  void OnDone() override {
+    metrics_->CountCri(MethodLabel(ctx_->method()), CodeLabel(final_code_));
+    delete this;
+  }
+
+ private:
+  void UpstreamDone(const grpc::Status& status) {
+    for (const auto& [key, value] : client_ctx_.GetServerInitialMetadata()) {
+      if (Forwardable(absl::string_view(key.data(), key.size()))) {
+        ctx_->AddInitialMetadata(ToString(key), ToString(value));
+      }
+    }
+    for (const auto& [key, value] : client_ctx_.GetServerTrailingMetadata()) {
+      if (Forwardable(absl::string_view(key.data(), key.size()))) {
+        ctx_->AddTrailingMetadata(ToString(key), ToString(value));
+      }
+    }
+    final_code_ = status.error_code();
+    if (status.ok()) {
+      StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
+    } else {
+      Finish(status);
+    }
+  }
+
+  grpc::GenericCallbackServerContext* const ctx_;
+  grpc::GenericStub* const stub_;
+  Metrics* const metrics_;
+  grpc::ClientContext client_ctx_;
+  grpc::ByteBuffer request_;
+  grpc::ByteBuffer response_;
+  grpc::StatusCode final_code_ = grpc::StatusCode::UNKNOWN;
+};
+
 // What a PullImage call needs after its reactor has handed work to a thread.
 struct PullContext {
   std::shared_ptr<PullHandler> pulls;
@@ -285,6 +369,9 @@ class ProxyService final : public grpc::CallbackGenericService {
       grpc::GenericCallbackServerContext* ctx) override {
     if (ctx->method() == kPullImageMethod) {
       return new PullReactor(ctx, pulls_);
+    }
+    if (IsKnownUnary(ctx->method())) {
+      return new UnaryProxyReactor(ctx, &stub_, pulls_.metrics);
     }
     return new ProxyReactor(ctx, &stub_, pulls_.metrics);
   }

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "containerd/services/images/v1/images.grpc.pb.h"
@@ -108,6 +109,7 @@ struct FakeContainerd {
   std::map<std::string, std::map<std::string, std::string>> labels
       ABSL_GUARDED_BY(mu);
   std::map<std::string, std::string> config_of;  // manifest digest -> id
+  std::atomic<bool> list_saw_cancel{false};
 
   class Cri final : public runtime::v1::ImageService::Service {
    public:
@@ -125,6 +127,27 @@ struct FakeContainerd {
       out->set_image_ref(id == c_->config_of.end() ? "sha256:original"
                                                    : id->second);
       c_->records[image] = digest;
+      return grpc::Status::OK;
+    }
+    // Behaves like EchoService::Unary, keyed on the filter's image.
+    grpc::Status ListImages(grpc::ServerContext* ctx,
+                            const runtime::v1::ListImagesRequest* in,
+                            runtime::v1::ListImagesResponse* out) override {
+      ctx->AddInitialMetadata("x-echo", FirstValue(ctx, "x-test"));
+      ctx->AddTrailingMetadata("x-trailer", "t");
+      const std::string& image = in->filter().image().image();
+      if (image == "sleep") {
+        const absl::Time end = absl::Now() + absl::Seconds(10);
+        while (!ctx->IsCancelled() && absl::Now() < end) {
+          absl::SleepFor(absl::Milliseconds(10));
+        }
+        c_->list_saw_cancel = ctx->IsCancelled();
+        return grpc::Status::CANCELLED;
+      }
+      if (image == "fail") {
+        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "nope");
+      }
+      out->add_images()->set_id(image);
       return grpc::Status::OK;
     }
     grpc::Status ImageStatus(grpc::ServerContext*,
@@ -464,6 +487,74 @@ TEST_F(CriFaceTest, ErrorsDeadlinesAndCancellationPassThrough) {
     }
     EXPECT_TRUE(upstream_->echo.saw_cancel.load());
   }
+}
+
+// ListImages, ImageStatus and the like take the unary path (one upstream
+// call, not a stream): the same guarantees as the stream path.
+TEST_F(CriFaceTest, KnownUnaryCriMethodsKeepMetadataErrorsAndDeadlines) {
+  auto stub = runtime::v1::ImageService::NewStub(channel_);
+  auto request = [](const std::string& image) {
+    runtime::v1::ListImagesRequest r;
+    r.mutable_filter()->mutable_image()->set_image(image);
+    return r;
+  };
+  {
+    grpc::ClientContext ctx;
+    ctx.AddMetadata("x-test", "hello-meta");
+    runtime::v1::ListImagesResponse out;
+    grpc::Status s = stub->ListImages(&ctx, request("img-1"), &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    ASSERT_EQ(out.images_size(), 1);
+    EXPECT_EQ(out.images(0).id(), "img-1");
+    auto echo = ctx.GetServerInitialMetadata().find("x-echo");
+    ASSERT_NE(echo, ctx.GetServerInitialMetadata().end());
+    EXPECT_EQ(std::string(echo->second.data(), echo->second.size()),
+              "hello-meta");
+    EXPECT_EQ(ctx.GetServerTrailingMetadata().count("x-trailer"), 1u);
+  }
+  {
+    grpc::ClientContext ctx;
+    runtime::v1::ListImagesResponse out;
+    grpc::Status s = stub->ListImages(&ctx, request("fail"), &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(s.error_message(), "nope");
+    EXPECT_EQ(ctx.GetServerTrailingMetadata().count("x-trailer"), 1u);
+  }
+  auto wait_for_upstream_cancel = [this] {
+    for (int i = 0; i < 500 && !upstream_->containerd.list_saw_cancel; ++i) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    return upstream_->containerd.list_saw_cancel.exchange(false);
+  };
+  {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() +
+                     std::chrono::milliseconds(300));
+    runtime::v1::ListImagesResponse out;
+    const absl::Time start = absl::Now();
+    grpc::Status s = stub->ListImages(&ctx, request("sleep"), &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+    EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+    EXPECT_TRUE(wait_for_upstream_cancel());
+  }
+  {
+    grpc::ClientContext ctx;
+    runtime::v1::ListImagesResponse out;
+    std::thread canceller([&ctx] {
+      absl::SleepFor(absl::Milliseconds(200));
+      ctx.TryCancel();
+    });
+    grpc::Status s = stub->ListImages(&ctx, request("sleep"), &out);
+    canceller.join();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::CANCELLED);
+    EXPECT_TRUE(wait_for_upstream_cancel());
+  }
+  EXPECT_EQ(metrics_.Value("nodefit_cri_requests_total",
+                           {"ImageService/ListImages", "OK"}),
+            1u);
+  EXPECT_EQ(metrics_.Value("nodefit_cri_requests_total",
+                           {"ImageService/ListImages", "PERMISSION_DENIED"}),
+            1u);
 }
 
 TEST_F(CriFaceTest, UnknownMethodsGetTheUpstreamsAnswer) {
