@@ -200,14 +200,14 @@ class ProxyReactor final : public grpc::ServerGenericBidiReactor {
 // makes all the time. Anything not named here takes the stream path.
 bool IsKnownUnary(const std::string& method) {
   static const auto* const kMethods = new std::set<std::string>{
-      "ImageService/ListImages",         "ImageService/ImageStatus",
-      "ImageService/RemoveImage",        "ImageService/ImageFsInfo",
-      "RuntimeService/Version",          "RuntimeService/Status",
-      "RuntimeService/ListPodSandbox",   "RuntimeService/PodSandboxStatus",
-      "RuntimeService/ListContainers",   "RuntimeService/ContainerStatus",
-      "RuntimeService/ContainerStats",   "RuntimeService/ListContainerStats",
-      "RuntimeService/PodSandboxStats",  "RuntimeService/ListPodSandboxStats",
-      "RuntimeService/ExecSync",         "RuntimeService/RuntimeConfig",
+      "ImageService/ListImages",        "ImageService/ImageStatus",
+      "ImageService/RemoveImage",       "ImageService/ImageFsInfo",
+      "RuntimeService/Version",         "RuntimeService/Status",
+      "RuntimeService/ListPodSandbox",  "RuntimeService/PodSandboxStatus",
+      "RuntimeService/ListContainers",  "RuntimeService/ContainerStatus",
+      "RuntimeService/ContainerStats",  "RuntimeService/ListContainerStats",
+      "RuntimeService/PodSandboxStats", "RuntimeService/ListPodSandboxStats",
+      "RuntimeService/ExecSync",        "RuntimeService/RuntimeConfig",
   };
   for (absl::string_view prefix : {"/runtime.v1.", "/runtime.v1alpha2."}) {
     if (absl::StartsWith(method, prefix)) {

@@ -143,7 +143,11 @@ absl::StatusOr<std::unique_ptr<HttpFace>> HttpFace::Start(
   server.new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<size_t>(threads));
   };
-  server.set_keep_alive_max_count(10'000);
+  // A worker serves one connection for as long as it stays busy, so with
+  // more open connections than workers the rest would wait indefinitely.
+  // Closing a connection after 100 requests (clients reconnect) makes them
+  // take turns.
+  server.set_keep_alive_max_count(100);
   // Stop() waits for idle keep-alive connections to time out; keep that
   // short so SIGTERM is prompt (containerd simply reconnects).
   server.set_keep_alive_timeout(2);

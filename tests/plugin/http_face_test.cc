@@ -3,7 +3,9 @@
 // is in integration/resolver_face_test.cc.
 #include "plugin/http_face.h"
 
+#include <atomic>
 #include <map>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -101,7 +103,7 @@ class HttpFaceTest : public ::testing::Test {
     StartFace("linux/amd64");
   }
 
-  void StartFace(const std::string& platform) {
+  void StartFace(const std::string& platform, int threads = 8) {
     face_.reset();
     Config config;
     config.platform = *ParsePlatform(platform);
@@ -115,6 +117,7 @@ class HttpFaceTest : public ::testing::Test {
         *BuildEngine(config, config.ConfiguredNode(), http, &metrics_));
     HttpFaceOptions options;
     options.listen = "127.0.0.1:0";
+    options.threads = threads;
     absl::StatusOr<std::unique_ptr<HttpFace>> face =
         HttpFace::Start(options, &engines_, &metrics_, &logger_);
     ASSERT_TRUE(face.ok()) << face.status();
@@ -280,6 +283,35 @@ TEST_F(HttpFaceTest, OperationalEndpoints) {
               HasSubstr("nodefit_http_requests_total{route=\"readyz\",code="
                         "\"503\"} 1"));
   EXPECT_THAT(metrics->body, HasSubstr("nodefit_selection_seconds_count 1"));
+}
+
+// A worker serves one connection at a time; a connection kept busy must
+// not keep a waiting one out for good.
+TEST_F(HttpFaceTest, BusyConnectionsTakeTurnsWithWaitingOnes) {
+  StartFace("linux/amd64", /*threads=*/1);
+  std::atomic<bool> other_served{false};
+  std::atomic<int> busy_requests{0};
+  std::thread busy([&] {
+    httplib::Client c("127.0.0.1", face_->port());
+    c.set_keep_alive(true);
+    const absl::Time end = absl::Now() + absl::Seconds(20);
+    while (!other_served && absl::Now() < end) {
+      if (c.Get("/healthz")) ++busy_requests;
+    }
+  });
+  while (busy_requests.load() == 0) absl::SleepFor(absl::Milliseconds(1));
+  const int before = busy_requests.load();
+  httplib::Client other("127.0.0.1", face_->port());
+  other.set_read_timeout(30, 0);
+  auto r = other.Get("/healthz");
+  const int served_after = busy_requests.load() - before;
+  other_served = true;
+  busy.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // The busy connection is closed after 100 requests, so the waiting one
+  // gets the worker then (not after thousands of requests, or never).
+  EXPECT_LE(served_after, 200);
 }
 
 }  // namespace
