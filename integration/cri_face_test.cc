@@ -311,11 +311,10 @@ TEST_F(CriFaceIntegrationTest, TwentyConcurrentPullsOneResolution) {
   EXPECT_EQ(ok.load(), 20);
   // What the registry saw: one GET of the tag (digest and index at once),
   // no HEAD of it, no GET of the index by digest.
-  ASSERT_TRUE(
-      testbed::WaitFor(
-          [&] { return registry_->CountRequests("GET", tag_uri) >= 1; },
-          absl::Seconds(5), "registry log")
-          .ok());
+  ASSERT_TRUE(testbed::WaitFor(
+                  [&] { return registry_->CountRequests("GET", tag_uri) >= 1; },
+                  absl::Seconds(5), "registry log")
+                  .ok());
   EXPECT_EQ(registry_->CountRequests("GET", tag_uri), 1);
   EXPECT_EQ(registry_->CountRequests("HEAD", tag_uri), 0);
   EXPECT_EQ(registry_->CountRequests(

@@ -3,9 +3,9 @@
 namespace nodefit {
 
 int64_t CachedDocument::ChargedBytes() const {
-  // Measured order of magnitude for nlohmann::json trees of registry
-  // indexes: about 4 bytes of heap per byte of JSON text, plus per-entry
-  // structures.
+  // Live: the body plus, per entry, a few hundred bytes of strings and
+  // maps. Charged at five times the body so the bound also covers the
+  // allocator's overhead (see CachedDocument::ChargedBytes).
   return static_cast<int64_t>(body.size()) * 5 +
          static_cast<int64_t>(parsed.entries.size()) * 512 + 1024;
 }

@@ -27,8 +27,10 @@ struct CachedDocument {
   std::string body;
   ParsedIndex parsed;
 
-  // What the cache charges for this entry: the body, plus an estimate of
-  // the parsed form (nlohmann trees take a few times the text).
+  // What the cache charges for this entry: deliberately more than the
+  // live bytes (the body and the extracted entries; the JSON tree is not
+  // kept), so that what the allocator keeps around them fits in the bound
+  // too. bench memory measures RSS growth against it.
   int64_t ChargedBytes() const;
 };
 

@@ -444,6 +444,9 @@ DistributionClient::StoreDocument(const std::string& key, std::string digest,
         absl::StrCat(what, ": ", parsed.status().message()));
   }
   doc->parsed = *std::move(parsed);
+  // The JSON tree takes about four times the body's size and nothing reads
+  // it once the entries are extracted; the body itself is kept.
+  doc->parsed.document = nlohmann::json();
   if (!doc->parsed.media_type.empty()) doc->media_type = doc->parsed.media_type;
   doc->body = std::move(response.body);
   cache_.Put(key, doc);
@@ -490,8 +493,8 @@ absl::StatusOr<Resolution> DistributionClient::ResolveUncached(
     head_first = !last.empty() && digest.empty() &&
                  cache_.Get(absl::StrCat(reference.Name(), "@", last));
   }
-  const std::string what = absl::StrCat("repository ", reference.repository,
-                                        " tag ", reference.tag);
+  const std::string what =
+      absl::StrCat("repository ", reference.repository, " tag ", reference.tag);
   const std::string tag_url = absl::StrCat(
       ep.base_url, "/v2/", reference.repository, "/manifests/", reference.tag);
   auto remember = [&](const std::string& tag_digest) {
@@ -502,10 +505,9 @@ absl::StatusOr<Resolution> DistributionClient::ResolveUncached(
   // GET of the tag: the digest is computed from the body, and must equal
   // Docker-Content-Digest when the registry sends one.
   auto get_tag = [&]() -> absl::StatusOr<Resolution> {
-    ASSIGN_OR_RETURN(HttpResponse body,
-                     Send(ep, reference.repository,
-                          NewRequest(ep, "GET", tag_url), credentials,
-                          &counters));
+    ASSIGN_OR_RETURN(HttpResponse body, Send(ep, reference.repository,
+                                             NewRequest(ep, "GET", tag_url),
+                                             credentials, &counters));
     if (body.status != 200) {
       return StatusError(ep, what, body.status, !credentials.empty());
     }
@@ -518,17 +520,17 @@ absl::StatusOr<Resolution> DistributionClient::ResolveUncached(
     std::string computed = Sha256Digest(body.body);
     const std::string key = absl::StrCat(reference.Name(), "@", computed);
     remember(computed);
-    ASSIGN_OR_RETURN(std::shared_ptr<const CachedDocument> doc,
-                     StoreDocument(key, std::move(computed), std::move(body),
-                                   described));
+    ASSIGN_OR_RETURN(
+        std::shared_ptr<const CachedDocument> doc,
+        StoreDocument(key, std::move(computed), std::move(body), described));
     return finish(std::move(doc), false);
   };
   if (digest.empty() && !head_first) return get_tag();
   if (digest.empty()) {
-    ASSIGN_OR_RETURN(HttpResponse response,
-                     Send(ep, reference.repository,
-                          NewRequest(ep, "HEAD", tag_url), credentials,
-                          &counters));
+    ASSIGN_OR_RETURN(
+        HttpResponse response,
+        Send(ep, reference.repository, NewRequest(ep, "HEAD", tag_url),
+             credentials, &counters));
     if (response.status != 200) {
       return StatusError(ep, what, response.status, !credentials.empty());
     }

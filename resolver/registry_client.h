@@ -9,8 +9,9 @@
 // and digest) is still current; a moved tag costs a GET by digest, verified.
 // So nodefit never makes more requests than containerd's own HEAD + GET.
 // Resolve(repo@sha256:…): no HEAD; the cache, else a GET. A registry that
-// sends no Docker-Content-Digest on HEAD costs a GET of the tag. Concurrent resolutions of
-// the same reference with the same credentials share one upstream exchange.
+// sends no Docker-Content-Digest on HEAD costs a GET of the tag. Concurrent
+// resolutions of the same reference with the same credentials share one
+// upstream exchange.
 //
 // Auth: anonymous, Basic, or Bearer tokens from the WWW-Authenticate
 // challenge (GET realm?service&scope, or POST for an identity token; "token"

@@ -42,7 +42,8 @@ const std::string kIndexDigest = Sha256Digest(kIndex);
 const std::string kMovedIndex = nlohmann::json{
     {"schemaVersion", 2},
     {"mediaType", "application/vnd.oci.image.index.v1+json"},
-    {"manifests", nlohmann::json::array()}}.dump();
+    {"manifests",
+     nlohmann::json::array()}}.dump();
 const std::string kMovedIndexDigest = Sha256Digest(kMovedIndex);
 
 HttpResponse Response(int status, HeaderList headers = {},
