@@ -1,5 +1,7 @@
 #include "plugin/daemon.h"
 
+#include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -71,8 +73,14 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   Logger logger(*format, *level);
+  // glibc gives each busy thread its own heap arena (up to 8 per core), and
+  // each keeps freed pages of its own: with the HTTP workers and gRPC's
+  // threads that is megabytes of RSS beyond the live data. Two arenas keep
+  // memory close to what the index cache bounds (bench memory), with no
+  // measurable cost at the faces' request rates.
+  mallopt(M_ARENA_MAX, 2);
 
-  // Signals are taken by sigwait() below; every thread started from here
+  // Signals are taken by sigtimedwait() below; every thread started from here
   // on inherits the mask.
   sigset_t signals;
   sigemptyset(&signals);
@@ -133,8 +141,16 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   logger.Info("ready");
 
   while (true) {
-    int signal = 0;
-    if (sigwait(&signals, &signal) != 0) continue;
+    // Between signals, every 5 s: hand the pages freed by cache evictions
+    // and finished calls back to the kernel. glibc keeps them otherwise, and
+    // RSS would stay at its high-water mark instead of following the
+    // (bounded) live data.
+    const timespec trim_interval = {5, 0};
+    const int signal = sigtimedwait(&signals, nullptr, &trim_interval);
+    if (signal < 0) {
+      if (errno == EAGAIN) malloc_trim(0);
+      continue;
+    }
     if (signal == SIGHUP) {
       sd_notify(0, "RELOADING=1");
       absl::StatusOr<std::shared_ptr<const Engine>> next =
