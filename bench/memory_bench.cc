@@ -149,18 +149,16 @@ absl::Status RunMemoryBench(BenchEnv& env, Results* results) {
   details["resolutions"] = resolved;
 
   results->Add(AtMost("memory.idle_rss", Mb(idle), 30, "MB"));
-  results->Add(Info(
-      "memory.after_rss", Mb(after[0]), "MB",
-      absl::StrCat("right after ", resolutions, " resolutions + ", cri_calls,
-                   " CRI calls")));
+  results->Add(Info("memory.after_rss", Mb(after[0]), "MB",
+                    absl::StrCat("right after ", resolutions, " resolutions + ",
+                                 cri_calls, " CRI calls")));
   results->Add(Info("memory.peak_growth", Mb(after[0] - idle), "MB",
                     "right after the load - idle"));
   results->Add(AtMost("memory.growth", Mb(settled[0] - idle), Mb(kCacheBound),
                       "MB",
                       "6 s after the load - idle; target: the cache bound"));
-  results->Add(Info("memory.second_round_growth",
-                    Mb(settled[1] - settled[0]), "MB",
-                    "the same load again, settled; ~0 means flat"));
+  results->Add(Info("memory.second_round_growth", Mb(settled[1] - settled[0]),
+                    "MB", "the same load again, settled; ~0 means flat"));
   // One exchange per resolution: a HEAD while the tag's index is cached, a
   // GET of the tag once it has been evicted.
   results->Add(Info("memory.upstream_per_resolution",

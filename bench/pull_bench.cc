@@ -99,8 +99,8 @@ absl::Status RunPullBench(BenchEnv& env, Results* results) {
         if (mode == "nodefit_warm") {
           // A tag the registry does not have: nodefit's answer is a 404,
           // and its connection to the registry stays open in its pool.
-          (void)nodefit->Get(absl::StrCat(
-              "/v2/bench/pull/manifests/warm-up?ns=", host));
+          (void)nodefit->Get(
+              absl::StrCat("/v2/bench/pull/manifests/warm-up?ns=", host));
         }
       }
       testbed::CriClient client(cri_address);
