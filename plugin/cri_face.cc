@@ -241,8 +241,9 @@ class UnaryProxyReactor final : public grpc::ServerGenericBidiReactor {
     // Finish is called only from here on, so OnDone (which deletes this)
     // cannot run before the upstream call has completed.
     stub_->UnaryCall(&client_ctx_, ctx_->method(), grpc::StubOptions(),
-                     &request_, &response_,
-                     [this](grpc::Status status) { UpstreamDone(status); });
+                     &request_, &response_, [this](const grpc::Status& status) {
+                       UpstreamDone(status);
+                     });
   }
   void OnCancel() override { client_ctx_.TryCancel(); }
   void OnDone() override {
