@@ -44,6 +44,33 @@ MetadataList ClientMetadata(const grpc::GenericCallbackServerContext* ctx) {
   return out;
 }
 
+// The upstream call carries the caller's deadline and metadata.
+void PrepareUpstream(const grpc::GenericCallbackServerContext* ctx,
+                     grpc::ClientContext* upstream) {
+  upstream->set_deadline(ctx->deadline());
+  for (const auto& [key, value] : ClientMetadata(ctx)) {
+    upstream->AddMetadata(key, value);
+  }
+}
+
+// containerd's initial and trailing metadata, for the caller.
+void ForwardInitialMetadata(const grpc::ClientContext& upstream,
+                            grpc::GenericCallbackServerContext* ctx) {
+  for (const auto& [key, value] : upstream.GetServerInitialMetadata()) {
+    if (Forwardable(absl::string_view(key.data(), key.size()))) {
+      ctx->AddInitialMetadata(ToString(key), ToString(value));
+    }
+  }
+}
+void ForwardTrailingMetadata(const grpc::ClientContext& upstream,
+                             grpc::GenericCallbackServerContext* ctx) {
+  for (const auto& [key, value] : upstream.GetServerTrailingMetadata()) {
+    if (Forwardable(absl::string_view(key.data(), key.size()))) {
+      ctx->AddTrailingMetadata(ToString(key), ToString(value));
+    }
+  }
+}
+
 // "/runtime.v1.ImageService/PullImage" -> "ImageService/PullImage".
 std::string MethodLabel(const std::string& method) {
   const size_t dot = method.rfind('.', method.rfind('/'));
@@ -78,10 +105,7 @@ class ProxyReactor final : public grpc::ServerGenericBidiReactor {
   ProxyReactor(grpc::GenericCallbackServerContext* ctx, grpc::GenericStub* stub,
                Metrics* metrics)
       : ctx_(ctx), metrics_(metrics), upstream_(this) {
-    client_ctx_.set_deadline(ctx->deadline());
-    for (const auto& [key, value] : ClientMetadata(ctx)) {
-      client_ctx_.AddMetadata(key, value);
-    }
+    PrepareUpstream(ctx, &client_ctx_);
     stub->PrepareBidiStreamingCall(&client_ctx_, ctx->method(),
                                    grpc::StubOptions(), &upstream_);
     // Two holds keep the upstream call alive while nodefit may still start
@@ -160,11 +184,7 @@ class ProxyReactor final : public grpc::ServerGenericBidiReactor {
   }
   void UpstreamDone(const grpc::Status& status) {
     CopyInitialMetadata();
-    for (const auto& [key, value] : client_ctx_.GetServerTrailingMetadata()) {
-      if (Forwardable(absl::string_view(key.data(), key.size()))) {
-        ctx_->AddTrailingMetadata(ToString(key), ToString(value));
-      }
-    }
+    ForwardTrailingMetadata(client_ctx_, ctx_);
     final_code_ = status.error_code();
     Finish(status);
     Unref();
@@ -172,11 +192,7 @@ class ProxyReactor final : public grpc::ServerGenericBidiReactor {
   void CopyInitialMetadata() {
     if (initial_copied_) return;
     initial_copied_ = true;
-    for (const auto& [key, value] : client_ctx_.GetServerInitialMetadata()) {
-      if (Forwardable(absl::string_view(key.data(), key.size()))) {
-        ctx_->AddInitialMetadata(ToString(key), ToString(value));
-      }
-    }
+    ForwardInitialMetadata(client_ctx_, ctx_);
   }
   // Deleted once both the caller's call and containerd's are done.
   void Unref() {
@@ -225,10 +241,7 @@ class UnaryProxyReactor final : public grpc::ServerGenericBidiReactor {
   UnaryProxyReactor(grpc::GenericCallbackServerContext* ctx,
                     grpc::GenericStub* stub, Metrics* metrics)
       : ctx_(ctx), stub_(stub), metrics_(metrics) {
-    client_ctx_.set_deadline(ctx->deadline());
-    for (const auto& [key, value] : ClientMetadata(ctx)) {
-      client_ctx_.AddMetadata(key, value);
-    }
+    PrepareUpstream(ctx, &client_ctx_);
     StartRead(&request_);
   }
 
@@ -253,16 +266,8 @@ class UnaryProxyReactor final : public grpc::ServerGenericBidiReactor {
 
  private:
   void UpstreamDone(const grpc::Status& status) {
-    for (const auto& [key, value] : client_ctx_.GetServerInitialMetadata()) {
-      if (Forwardable(absl::string_view(key.data(), key.size()))) {
-        ctx_->AddInitialMetadata(ToString(key), ToString(value));
-      }
-    }
-    for (const auto& [key, value] : client_ctx_.GetServerTrailingMetadata()) {
-      if (Forwardable(absl::string_view(key.data(), key.size()))) {
-        ctx_->AddTrailingMetadata(ToString(key), ToString(value));
-      }
-    }
+    ForwardInitialMetadata(client_ctx_, ctx_);
+    ForwardTrailingMetadata(client_ctx_, ctx_);
     final_code_ = status.error_code();
     if (status.ok()) {
       StartWriteAndFinish(&response_, grpc::WriteOptions(), status);
