@@ -46,7 +46,37 @@ std::string FirstValue(const grpc::ServerContext* ctx, const std::string& k) {
              : std::string(it->second.data(), it->second.size());
 }
 
+// What a call through the face got back as initial metadata `key`.
+std::string InitialValue(const grpc::ClientContext& ctx,
+                         const std::string& key) {
+  auto it = ctx.GetServerInitialMetadata().find(key);
+  return it == ctx.GetServerInitialMetadata().end()
+             ? ""
+             : std::string(it->second.data(), it->second.size());
+}
+
 // --- The fake upstream ------------------------------------------------------
+
+// The scripted answer of the fakes' unary methods, keyed on one word of the
+// request: metadata echoed both ways; "sleep" waits up to 10 s for the call
+// to be cancelled (recorded in `saw_cancel`); "fail" is PERMISSION_DENIED.
+grpc::Status Scripted(grpc::ServerContext* ctx, const std::string& word,
+                      std::atomic<bool>* saw_cancel) {
+  ctx->AddInitialMetadata("x-echo", FirstValue(ctx, "x-test"));
+  ctx->AddTrailingMetadata("x-trailer", "t");
+  if (word == "sleep") {
+    const absl::Time end = absl::Now() + absl::Seconds(10);
+    while (!ctx->IsCancelled() && absl::Now() < end) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    *saw_cancel = ctx->IsCancelled();
+    return grpc::Status::CANCELLED;
+  }
+  if (word == "fail") {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "nope");
+  }
+  return grpc::Status::OK;
+}
 
 class EchoService final : public nodefit::testing::Echo::Service {
  public:
@@ -54,21 +84,9 @@ class EchoService final : public nodefit::testing::Echo::Service {
 
   grpc::Status Unary(grpc::ServerContext* ctx, const Note* in,
                      Note* out) override {
-    ctx->AddInitialMetadata("x-echo", FirstValue(ctx, "x-test"));
-    ctx->AddTrailingMetadata("x-trailer", "t");
-    if (in->text() == "sleep") {
-      const absl::Time end = absl::Now() + absl::Seconds(10);
-      while (!ctx->IsCancelled() && absl::Now() < end) {
-        absl::SleepFor(absl::Milliseconds(10));
-      }
-      saw_cancel = ctx->IsCancelled();
-      return grpc::Status::CANCELLED;
-    }
-    if (in->text() == "fail") {
-      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "nope");
-    }
-    *out = *in;
-    return grpc::Status::OK;
+    grpc::Status status = Scripted(ctx, in->text(), &saw_cancel);
+    if (status.ok()) *out = *in;
+    return status;
   }
   grpc::Status ServerStream(grpc::ServerContext*, const Note* in,
                             grpc::ServerWriter<Note>* writer) override {
@@ -129,26 +147,14 @@ struct FakeContainerd {
       c_->records[image] = digest;
       return grpc::Status::OK;
     }
-    // Behaves like EchoService::Unary, keyed on the filter's image.
+    // Scripted on the filter's image, like EchoService::Unary.
     grpc::Status ListImages(grpc::ServerContext* ctx,
                             const runtime::v1::ListImagesRequest* in,
                             runtime::v1::ListImagesResponse* out) override {
-      ctx->AddInitialMetadata("x-echo", FirstValue(ctx, "x-test"));
-      ctx->AddTrailingMetadata("x-trailer", "t");
       const std::string& image = in->filter().image().image();
-      if (image == "sleep") {
-        const absl::Time end = absl::Now() + absl::Seconds(10);
-        while (!ctx->IsCancelled() && absl::Now() < end) {
-          absl::SleepFor(absl::Milliseconds(10));
-        }
-        c_->list_saw_cancel = ctx->IsCancelled();
-        return grpc::Status::CANCELLED;
-      }
-      if (image == "fail") {
-        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "nope");
-      }
-      out->add_images()->set_id(image);
-      return grpc::Status::OK;
+      grpc::Status status = Scripted(ctx, image, &c_->list_saw_cancel);
+      if (status.ok()) out->add_images()->set_id(image);
+      return status;
     }
     grpc::Status ImageStatus(grpc::ServerContext*,
                              const runtime::v1::ImageStatusRequest* in,
@@ -397,10 +403,7 @@ TEST_F(CriFaceTest, AllFourRpcKindsPassThroughWithMetadata) {
     grpc::Status s = stub->Unary(&ctx, in, &out);
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(out.text(), "ping");
-    auto echo = ctx.GetServerInitialMetadata().find("x-echo");
-    ASSERT_NE(echo, ctx.GetServerInitialMetadata().end());
-    EXPECT_EQ(std::string(echo->second.data(), echo->second.size()),
-              "hello-meta");
+    EXPECT_EQ(InitialValue(ctx, "x-echo"), "hello-meta");
     EXPECT_EQ(ctx.GetServerTrailingMetadata().count("x-trailer"), 1u);
   }
   {
@@ -506,10 +509,7 @@ TEST_F(CriFaceTest, KnownUnaryCriMethodsKeepMetadataErrorsAndDeadlines) {
     ASSERT_TRUE(s.ok()) << s.error_message();
     ASSERT_EQ(out.images_size(), 1);
     EXPECT_EQ(out.images(0).id(), "img-1");
-    auto echo = ctx.GetServerInitialMetadata().find("x-echo");
-    ASSERT_NE(echo, ctx.GetServerInitialMetadata().end());
-    EXPECT_EQ(std::string(echo->second.data(), echo->second.size()),
-              "hello-meta");
+    EXPECT_EQ(InitialValue(ctx, "x-echo"), "hello-meta");
     EXPECT_EQ(ctx.GetServerTrailingMetadata().count("x-trailer"), 1u);
   }
   {
