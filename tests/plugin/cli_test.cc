@@ -1,10 +1,9 @@
 #include "plugin/cli.h"
 
-#include <sstream>
-
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "tests/plugin/cli_runner.h"
 #include "tests/test_util.h"
 
 namespace nodefit {
@@ -13,16 +12,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
-struct Output {
-  int code;
-  std::string out, err;
-};
-
-Output Cli(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  const int code = RunCli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using ::nodefit::testing::Cli;
+using Output = ::nodefit::testing::CliOutput;
 
 std::string CvTfIndex(const testing::TempDir& dir) {
   return dir.Write("cv-tf.json",

@@ -16,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "plugin/cli.h"
 #include "resolver/detect_nfd.h"
+#include "tests/plugin/cli_runner.h"
 #include "tests/test_util.h"
 
 namespace nodefit {
@@ -25,16 +26,8 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Output {
-  int code;
-  std::string out, err;
-};
-
-Output Cli(const std::vector<std::string>& args) {
-  std::ostringstream out, err;
-  const int code = RunCli(args, out, err);
-  return {code, out.str(), err.str()};
-}
+using ::nodefit::testing::Cli;
+using Output = ::nodefit::testing::CliOutput;
 
 std::string Fixture(const std::string& path) {
   return std::string(NODEFIT_FIXTURES_DIR) + "/" + path;
