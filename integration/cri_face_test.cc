@@ -30,7 +30,6 @@ class CriFaceIntegrationTest : public ::testing::Test {
     dir_ = new std::string(testbed::ShortTempDir());
     const std::string& d = *dir_;
     const std::string storage = d + "/storage";
-    std::filesystem::create_directories(storage);
     testbed::RegistryOptions plain;
     plain.storage_dir = storage;
     plain.work_dir = d;

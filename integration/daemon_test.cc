@@ -107,7 +107,6 @@ class DaemonTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(testbed::ShortTempDir());
-    std::filesystem::create_directories(*dir_ + "/storage");
     testbed::RegistryOptions options;
     options.storage_dir = *dir_ + "/storage";
     options.work_dir = *dir_;

@@ -41,7 +41,6 @@ class RegistryIntegrationTest : public ::testing::Test {
     dir_ = new testing::TempDir();
     const std::string& d = dir_->path();
     const std::string storage = d + "/storage";
-    ASSERT_TRUE(testbed::RunCommand({"mkdir", "-p", storage}).ok());
 
     absl::StatusOr<std::unique_ptr<testbed::RegistryServer>> plain =
         testbed::RegistryServer::Start(Options(storage, d, "plain"));

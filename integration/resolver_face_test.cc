@@ -40,7 +40,6 @@ class ResolverFaceTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(testbed::ShortTempDir());
     const std::string& d = *dir_;
-    std::filesystem::create_directories(d + "/storage");
     testbed::RegistryOptions options;
     options.storage_dir = d + "/storage";
     options.work_dir = d;

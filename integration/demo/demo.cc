@@ -64,7 +64,6 @@ int Fail(const std::string& what, const absl::Status& status) {
 
 int Run(const std::string& dir, const std::string& nodefit) {
   std::cerr << "starting docker-registry, pushing a 5-build image...\n";
-  std::filesystem::create_directories(dir + "/storage");
   testbed::RegistryOptions registry_options;
   registry_options.storage_dir = dir + "/storage";
   registry_options.work_dir = dir;

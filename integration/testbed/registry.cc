@@ -1,5 +1,6 @@
 #include "integration/testbed/registry.h"
 
+#include <filesystem>
 #include <fstream>
 
 #include "absl/strings/match.h"
@@ -11,6 +12,12 @@ namespace nodefit::testbed {
 
 absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
     const RegistryOptions& options) {
+  std::error_code error;
+  std::filesystem::create_directories(options.storage_dir, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat(
+        "cannot create ", options.storage_dir, ": ", error.message()));
+  }
   const int port = FreePort();
   const std::string config_path =
       absl::StrCat(options.work_dir, "/", options.name, ".yml");

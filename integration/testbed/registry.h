@@ -14,7 +14,7 @@
 namespace nodefit::testbed {
 
 struct RegistryOptions {
-  std::string storage_dir;  // required
+  std::string storage_dir;  // required; created if missing
   std::string work_dir;     // config and log go here; required
   std::string name = "registry";
   // TLS: PEM certificate and key.
