@@ -513,16 +513,18 @@ absl::StatusOr<Resolution> DistributionClient::ResolveUncached(
     }
     const std::string described =
         absl::StrCat("manifest for ", what, " from ", ep.registry);
+    std::string computed;
     if (std::optional<std::string> sent = body.Header("docker-content-digest");
         sent && !sent->empty()) {
       RETURN_IF_ERROR(VerifyDigest(body.body, *sent, described));
+      computed = *std::move(sent);  // verified: the body hashes to it
+    } else {
+      computed = Sha256Digest(body.body);
     }
-    std::string computed = Sha256Digest(body.body);
     const std::string key = absl::StrCat(reference.Name(), "@", computed);
+    ASSIGN_OR_RETURN(std::shared_ptr<const CachedDocument> doc,
+                     StoreDocument(key, computed, std::move(body), described));
     remember(computed);
-    ASSIGN_OR_RETURN(
-        std::shared_ptr<const CachedDocument> doc,
-        StoreDocument(key, std::move(computed), std::move(body), described));
     return finish(std::move(doc), false);
   };
   if (digest.empty() && !head_first) return get_tag();
