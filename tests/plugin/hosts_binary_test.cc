@@ -15,12 +15,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/plugin/toml_parse.h"
 #include "tests/test_util.h"
 #include "toml++/toml.h"
 
 namespace nodefit {
 namespace {
 
+using ::nodefit::testing::ParseToml;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -139,15 +141,6 @@ class HostsBinaryTest : public ::testing::Test {
   testing::TempDir dir_;
 };
 
-toml::table Parse(const std::string& text) {
-  try {
-    return toml::parse(text);
-  } catch (const toml::parse_error& e) {
-    ADD_FAILURE() << "does not parse: " << e.description() << "\n" << text;
-    return {};
-  }
-}
-
 TEST_F(HostsBinaryTest, InstallThenRemoveIsByteIdentical) {
   const std::map<std::string, Entry> before = Snapshot(dir_.path());
   const testing::RunResult install = Install();
@@ -193,7 +186,7 @@ TEST_F(HostsBinaryTest, InstalledFilesPutNodefitFirstAndChangeNothingElse) {
   ASSERT_EQ(Install().exit_code, 0);
   for (const auto& [file, original] : originals) {
     SCOPED_TRACE(file);
-    toml::table tree = Parse(ReadAll(Path(file)));
+    toml::table tree = ParseToml(ReadAll(Path(file)));
     toml::table* hosts = tree.get_as<toml::table>("host");
     ASSERT_NE(hosts, nullptr);
     const toml::table* ours = hosts->get_as<toml::table>(kAddress);
@@ -210,7 +203,7 @@ TEST_F(HostsBinaryTest, InstalledFilesPutNodefitFirstAndChangeNothingElse) {
     // Minus nodefit's table (and `host` if that empties it), the same tree.
     hosts->erase(kAddress);
     if (hosts->empty()) tree.erase("host");
-    EXPECT_EQ(tree, Parse(original));
+    EXPECT_EQ(tree, ParseToml(original));
   }
 }
 

@@ -15,12 +15,14 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/plugin/toml_parse.h"
 #include "tests/test_util.h"
 #include "toml++/toml.h"
 
 namespace nodefit {
 namespace {
 
+using ::nodefit::testing::ParseToml;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -45,15 +47,6 @@ std::string Remove(absl::string_view content) {
   absl::StatusOr<std::string> out = RemoveNodefitHost(content, kPath, kAddress);
   EXPECT_TRUE(out.ok()) << out.status();
   return out.ok() ? *out : "";
-}
-
-toml::table Parse(const std::string& text) {
-  try {
-    return toml::parse(text);
-  } catch (const toml::parse_error& e) {
-    ADD_FAILURE() << "does not parse: " << e.description() << "\n" << text;
-    return {};
-  }
 }
 
 std::string ReadAll(const std::string& path) {
@@ -158,8 +151,8 @@ TEST(AddNodefitHostTest, ResultParsesWithNodefitFirstAndNothingElseChanged) {
       "\"resolve\"]\n"
       "[host.\"https://b.example\".header]\n  x = [\"1\"]\n"
       "[[other]]\n  n = 1\n";
-  const toml::table original = Parse(before);
-  toml::table after = Parse(Add(before));
+  const toml::table original = ParseToml(before);
+  toml::table after = ParseToml(Add(before));
   const toml::table* hosts = after.get_as<toml::table>("host");
   ASSERT_NE(hosts, nullptr);
   const toml::node* ours = hosts->get("http://127.0.0.1:5055");
