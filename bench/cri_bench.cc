@@ -10,7 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "bench/benches.h"
 #include "integration/testbed/cri_client.h"
-#include "resolver/status_macros.h"
+#include "resolver/base/status_macros.h"
 
 namespace nodefit::bench {
 namespace {

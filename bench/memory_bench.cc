@@ -15,8 +15,8 @@
 #include "bench/benches.h"
 #include "bench/http_load.h"
 #include "integration/testbed/cri_client.h"
-#include "resolver/registry_client.h"
-#include "resolver/status_macros.h"
+#include "resolver/base/status_macros.h"
+#include "resolver/registry/registry_client.h"
 
 namespace nodefit::bench {
 namespace {

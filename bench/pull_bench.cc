@@ -27,7 +27,7 @@
 #include "bench/benches.h"
 #include "bench/latency_proxy.h"
 #include "integration/testbed/cri_client.h"
-#include "resolver/status_macros.h"
+#include "resolver/base/status_macros.h"
 
 namespace nodefit::bench {
 namespace {

@@ -18,8 +18,8 @@
 #include "bench/http_load.h"
 #include "httplib.h"
 #include "integration/testbed/subprocess.h"
-#include "resolver/registry_client.h"
-#include "resolver/status_macros.h"
+#include "resolver/base/status_macros.h"
+#include "resolver/registry/registry_client.h"
 
 namespace nodefit::bench {
 namespace {

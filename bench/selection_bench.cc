@@ -15,9 +15,9 @@
 
 #include "benchmark/benchmark.h"
 #include "nlohmann/json.hpp"
-#include "resolver/index.h"
-#include "resolver/platform.h"
-#include "resolver/selector.h"
+#include "resolver/select/index.h"
+#include "resolver/select/platform.h"
+#include "resolver/select/selector.h"
 
 namespace nodefit {
 namespace {

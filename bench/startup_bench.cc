@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/benches.h"
 #include "integration/testbed/subprocess.h"
-#include "resolver/status_macros.h"
+#include "resolver/base/status_macros.h"
 
 namespace nodefit::bench {
 namespace {

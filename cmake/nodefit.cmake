@@ -7,7 +7,7 @@ function(nodefit_library name)
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
   if(NODEFIT_CLANG_TIDY_EXE AND CMAKE_CURRENT_SOURCE_DIR MATCHES
-     "/(resolver|plugin)$")
+     "^${PROJECT_SOURCE_DIR}/(resolver|plugin)(/|$)")
     set_target_properties(${name} PROPERTIES
       CXX_CLANG_TIDY "${NODEFIT_CLANG_TIDY_EXE}")
   endif()

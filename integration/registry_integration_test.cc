@@ -14,7 +14,7 @@
 #include "integration/testbed/registry.h"
 #include "integration/testbed/token_server.h"
 #include "nlohmann/json.hpp"
-#include "resolver/registry_client.h"
+#include "resolver/registry/registry_client.h"
 #include "tests/test_util.h"
 
 namespace nodefit {

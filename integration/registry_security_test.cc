@@ -10,8 +10,8 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
-#include "resolver/digest.h"
-#include "resolver/registry_client.h"
+#include "resolver/registry/digest.h"
+#include "resolver/registry/registry_client.h"
 #include "tests/http_test_server.h"
 
 namespace nodefit {

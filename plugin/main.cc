@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "plugin/cli.h"
+#include "plugin/cli/cli.h"
 
 int main(int argc, char** argv) {
   return nodefit::RunCli(std::vector<std::string>(argv + 1, argv + argc),

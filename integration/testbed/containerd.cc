@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "resolver/status_macros.h"
+#include "resolver/base/status_macros.h"
 
 namespace nodefit::testbed {
 

@@ -1,6 +1,6 @@
 #include "integration/testbed/cri_client.h"
 
-#include "plugin/containerd_client.h"
+#include "plugin/containerd/containerd_client.h"
 
 namespace nodefit::testbed {
 namespace {

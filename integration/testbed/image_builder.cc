@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
-#include "resolver/digest.h"
+#include "resolver/registry/digest.h"
 
 namespace nodefit::testbed {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "integration/testbed/subprocess.h"
-#include "resolver/status_macros.h"
+#include "resolver/base/status_macros.h"
 
 namespace nodefit::testbed {
 

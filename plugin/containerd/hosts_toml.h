@@ -1,0 +1,102 @@
+// Adds nodefit's registry host to containerd's hosts.toml files (the
+// `config_path` directory, usually /etc/containerd/certs.d) and takes it out
+// again, for `nodefit hosts install` and `nodefit hosts remove`.
+//
+// Contract:
+//  - Every hosts.toml is parsed with toml++; nodefit never edits a file it
+//    cannot parse, and checks every file before writing any.
+//  - Install inserts exactly NodefitHostBlock() just before the file's first
+//    table header (so nodefit's host comes first: containerd tries hosts in
+//    file order, and root keys such as `server` stay above the first table),
+//    or at the end when there is none. Every other byte stays as it was, and
+//    the result is re-parsed to prove that the only change to the TOML tree
+//    is host."<address>".
+//  - Install backs up each file it changes as hosts.toml.nodefit-backup (same
+//    mode) and records in <certs dir>/.nodefit-hosts.json, before touching
+//    anything, which files it changed and which files and directories it
+//    created. Remove puts back exactly what was there: a changed file becomes
+//    its backup again, a created file or directory is deleted. A file edited
+//    after install loses only nodefit's table and keeps the edits.
+//  - Both are idempotent, and hold an flock on the certs directory while they
+//    run.
+//
+// Status codes: InvalidArgument and FailedPrecondition mean bad usage or a
+// file nodefit will not edit (nothing was changed); anything else is an I/O
+// failure.
+#ifndef NODEFIT_PLUGIN_CONTAINERD_HOSTS_TOML_H_
+#define NODEFIT_PLUGIN_CONTAINERD_HOSTS_TOML_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace nodefit {
+
+inline constexpr absl::string_view kDefaultNodefitAddress =
+    "http://127.0.0.1:5055";
+inline constexpr absl::string_view kHostsStateFile = ".nodefit-hosts.json";
+inline constexpr absl::string_view kHostsBackupSuffix = ".nodefit-backup";
+
+// "http://" or "https://", then host:port (host as ValidateRegistryHost takes
+// it, the port required), and nothing else.
+[[nodiscard]] absl::Status ValidateNodefitAddress(absl::string_view address);
+
+// A directory name under the certs dir: "_default" or a registry host
+// (ValidateRegistryHost), so never "", ".", ".." or anything with a '/'.
+[[nodiscard]] absl::Status ValidateHostsDirName(absl::string_view name);
+
+// The text install adds: a comment naming nodefit, [host."<address>"] and
+// capabilities = ["pull", "resolve"], each line ended by `newline`.
+std::string NodefitHostBlock(absl::string_view address,
+                             absl::string_view newline = "\n");
+
+// Checks that `content` is valid TOML. InvalidArgument
+// "cannot parse <path>: line L, column C: <toml++'s description>".
+[[nodiscard]] absl::Status CheckHostsToml(absl::string_view content,
+                                          absl::string_view path);
+
+// `content` with nodefit's host added as its first host; `content` itself
+// when it already has host."<address>". InvalidArgument when it does not
+// parse; FailedPrecondition when nodefit's host cannot be put first without
+// changing anything else (e.g. `host` is an inline table).
+[[nodiscard]] absl::StatusOr<std::string> AddNodefitHost(
+    absl::string_view content, absl::string_view path,
+    absl::string_view address);
+
+// `content` without host."<address>": its header, keys, nodefit's comment
+// above it and the blank line that separated it. `content` itself when there
+// is no such host. FailedPrecondition when the host is not a table nodefit
+// can cut out whole (e.g. it has sub-tables elsewhere in the file).
+[[nodiscard]] absl::StatusOr<std::string> RemoveNodefitHost(
+    absl::string_view content, absl::string_view path,
+    absl::string_view address);
+
+struct HostsInstallOptions {
+  std::string certs_dir;
+  std::string address = std::string(kDefaultNodefitAddress);
+  // Empty: _default and every existing <registry>/hosts.toml. Otherwise only
+  // these registries' files, created when absent.
+  std::vector<std::string> registries;
+};
+
+// What was done, for the command to print.
+struct HostsReport {
+  std::vector<std::string> lines;  // one per file or directory, for stdout
+  std::vector<std::string> notes;  // warnings, for stderr
+};
+
+// On an error after writing began, `report` still lists what was done; a
+// later remove undoes it.
+[[nodiscard]] absl::Status InstallHosts(const HostsInstallOptions& options,
+                                        HostsReport* report);
+
+// No state file (nothing installed) is success with nothing done.
+[[nodiscard]] absl::Status RemoveHosts(const std::string& certs_dir,
+                                       HostsReport* report);
+
+}  // namespace nodefit
+
+#endif  // NODEFIT_PLUGIN_CONTAINERD_HOSTS_TOML_H_

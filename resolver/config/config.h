@@ -1,0 +1,104 @@
+// nodefit's configuration file (JSON, default /etc/nodefit/config.json),
+// design.md section 6.
+//
+// Every key is checked: an unknown key, a wrong type or a bad value gets
+// InvalidArgument naming the file and the key path, e.g.
+//   config /etc/nodefit/config.json: key "registries.r.insecure": expected
+//   boolean, got string
+// "platform-features" (the daemon.json spelling) is accepted for "features".
+// Config holds credentials; never print or log a Config as a whole.
+#ifndef NODEFIT_RESOLVER_CONFIG_CONFIG_H_
+#define NODEFIT_RESOLVER_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "resolver/select/node_profile.h"
+#include "resolver/select/platform.h"
+#include "resolver/select/selector.h"
+#include "resolver/select/vocabulary.h"
+
+namespace nodefit {
+
+inline constexpr absl::string_view kDefaultConfigPath =
+    "/etc/nodefit/config.json";
+
+struct RegistryConfig {
+  std::string endpoint;   // "https://mirror:5000"; empty: derived from host
+  std::string ca;         // PEM file trusted for this registry
+  bool insecure = false;  // plain http allowed, TLS not verified
+  std::string username;
+  std::string password;        // secret
+  std::string identity_token;  // secret; an OAuth2 refresh token
+};
+
+struct CriConfig {
+  std::string listen = "unix:///run/nodefit/cri.sock";
+  std::string containerd = "unix:///run/containerd/containerd.sock";
+  std::string namespace_name = "k8s.io";
+};
+
+// How nodefit talks to registries.
+struct UpstreamConfig {
+  int connect_timeout_ms = 5000;
+  int request_timeout_ms = 30000;  // one whole request, redirects included
+  int64_t index_cache_bytes = 64 << 20;  // bound of the in-memory LRU
+  // Reuse a tag's digest without a HEAD for this long; 0 (default): HEAD
+  // every time, as containerd does.
+  int tag_cache_ms = 0;
+};
+
+// Node Feature Discovery feature files ("name[=value]" lines).
+struct NfdConfig {
+  // Read at start-up as an extra source of node features.
+  std::string features_dir =
+      "/etc/kubernetes/node-feature-discovery/features.d";
+  // Lines whose name starts with `prefix` give the feature named by the
+  // rest ("nodefit-skylake" -> "skylake"); --write-nfd writes that form.
+  std::string prefix = "nodefit-";
+  // Explicit mapping: an NFD name ("name" or "name=value") -> a feature.
+  std::map<std::string, std::string> map;
+};
+
+struct HttpConfig {
+  std::string listen = "127.0.0.1:5055";
+};
+
+struct Config {
+  std::string source;  // the file it came from, for messages
+
+  std::optional<Platform> platform;   // unset: the host's
+  std::vector<std::string> features;  // as written
+  bool detect = true;
+  // Where detection reads cpuinfo and driver/nvidia/version: "/proc", or
+  // the host's /proc mounted elsewhere (a DaemonSet's /host/proc).
+  std::string proc_root = "/proc";
+  FeatureRules rules;
+  NoMatchPolicy on_no_match = NoMatchPolicy::kFail;
+  std::map<std::string, RegistryConfig> registries;  // by registry host
+  std::string docker_config;
+  UpstreamConfig upstream;
+  NfdConfig nfd;
+  CriConfig cri;
+  HttpConfig http;
+
+  // The node as configured: `platform` (or the build's platform) plus
+  // `features`. Detection, when on, is merged by the caller.
+  NodeProfile ConfiguredNode() const;
+};
+
+// Parses a config document; `source` names it in errors.
+[[nodiscard]] absl::StatusOr<Config> ParseConfig(absl::string_view text,
+                                                 absl::string_view source);
+
+// Reads and parses a config file (at most 1 MiB).
+[[nodiscard]] absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+}  // namespace nodefit
+
+#endif  // NODEFIT_RESOLVER_CONFIG_CONFIG_H_

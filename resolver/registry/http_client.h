@@ -1,0 +1,90 @@
+// HTTP(S) transport for the registry client: one small interface, a libcurl
+// implementation with one shared connection pool, and nothing registry
+// specific.
+//
+// Contract of HttpClient::Send:
+//   - returns the final response of the request, whatever its status code;
+//     only transport failures are errors: Unavailable (connect, DNS, TLS,
+//     proxy), DeadlineExceeded (connect or whole-request timeout),
+//     ResourceExhausted (body over max_body_bytes), FailedPrecondition (a
+//     redirect that nodefit refuses to follow), InvalidArgument (bad URL);
+//   - follows at most `max_redirects` redirects itself, and drops the
+//     Authorization header when a redirect leaves the original origin
+//     (scheme, host and port), so a credential never reaches another host;
+//     a redirect from https to http is refused;
+//   - never puts a header value into an error message or a log line.
+// Implementations are thread-safe.
+#ifndef NODEFIT_RESOLVER_REGISTRY_HTTP_CLIENT_H_
+#define NODEFIT_RESOLVER_REGISTRY_HTTP_CLIENT_H_
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace nodefit {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method = "GET";  // GET, HEAD or POST
+  std::string url;
+  HeaderList headers;
+  std::string body;  // POST only
+  size_t max_body_bytes = 4'393'216;
+  absl::Duration connect_timeout = absl::Seconds(5);
+  absl::Duration timeout = absl::Seconds(30);  // whole request
+  int max_redirects = 5;
+  // TLS: verify the peer against the system CAs plus `ca_file` (if set);
+  // verify_tls = false turns verification off (registries marked insecure).
+  std::string ca_file;
+  bool verify_tls = true;
+};
+
+struct HttpResponse {
+  int status = 0;
+  HeaderList headers;  // names lower-cased, in arrival order
+  std::string body;    // empty for HEAD
+  std::string url;     // the URL that answered, after redirects
+  int redirects = 0;
+
+  // The first header with this (lower-case) name.
+  std::optional<std::string> Header(absl::string_view name) const;
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  [[nodiscard]] virtual absl::StatusOr<HttpResponse> Send(
+      const HttpRequest& request) = 0;
+};
+
+// Proxy settings as Go's net/http (and so containerd) reads them:
+// HTTPS_PROXY/https_proxy for https URLs, HTTP_PROXY/http_proxy for http
+// URLs, NO_PROXY/no_proxy exceptions; loopback hosts are never proxied.
+struct ProxySettings {
+  std::string http_proxy;
+  std::string https_proxy;
+  std::string no_proxy;
+  static ProxySettings FromEnvironment();
+};
+
+// The libcurl client. All instances share libcurl's global state; each
+// instance has its own connection pool shared by every request it sends.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<HttpClient>> NewCurlHttpClient(
+    const ProxySettings& proxy = ProxySettings::FromEnvironment());
+
+// "scheme://host[:port]" of a URL, lower-cased; empty if unparsable.
+std::string UrlOrigin(absl::string_view url);
+// The host (without port or brackets) of a URL, lower-cased.
+std::string UrlHost(absl::string_view url);
+
+}  // namespace nodefit
+
+#endif  // NODEFIT_RESOLVER_REGISTRY_HTTP_CLIENT_H_

@@ -1,0 +1,339 @@
+// `nodefit hosts install|remove` through the real binary on a realistic
+// certs.d tree: the round trip is byte-identical (contents, modes, the set of
+// files and directories), the installed files parse with nodefit's host first
+// and everything else unchanged, both commands are idempotent, --registry
+// limits them, operator edits survive remove, a broken file changes nothing,
+// and --help shows the real flags.
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/plugin/containerd/toml_parse.h"
+#include "tests/test_util.h"
+#include "toml++/toml.h"
+
+namespace nodefit {
+namespace {
+
+using ::nodefit::testing::ParseToml;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kAddress[] = "http://127.0.0.1:5055";
+
+// Written out here, independently of plugin/containerd/hosts_toml.cc.
+const std::string kBlock =
+    "# Added by nodefit (nodefit hosts install); nodefit hosts remove takes "
+    "it out.\n"
+    "[host.\"http://127.0.0.1:5055\"]\n"
+    "  capabilities = [\"pull\", \"resolve\"]\n";
+
+// Comments, tabs, trailing blanks, a sub-table and no final newline.
+const std::string kDockerHead =
+    "# Docker Hub, through the office mirror first.\n"
+    "server = \"https://registry-1.docker.io\"   \n"
+    "\n";
+const std::string kDockerTail =
+    "# The mirror: pull and resolve only.\n"
+    "[host.\"https://mirror.example\"]\n"
+    "\tcapabilities = [ \"pull\",  \"resolve\" ]   # no push\n"
+    "  ca = \"/etc/containerd/certs.d/docker.io/mirror-ca.pem\"\n"
+    "  skip_verify = false\n"
+    "\n"
+    "    [host.\"https://mirror.example\".header]\n"
+    "    x-custom = [\"a\", \"b\"]\n"
+    "# the end, without a newline";
+const std::string kDocker = kDockerHead + kDockerTail;
+const std::string kLocal = "server = \"http://127.0.0.1:5000\"\n";
+
+struct Entry {
+  mode_t mode = 0;  // type and permissions
+  std::string content;
+
+  bool operator==(const Entry& other) const {
+    return mode == other.mode && content == other.content;
+  }
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Every file and directory under `root` (relative path -> mode, content).
+void Walk(const std::string& root, const std::string& relative,
+          std::map<std::string, Entry>* out) {
+  DIR* dir = opendir((root + relative).c_str());
+  ASSERT_NE(dir, nullptr) << root + relative;
+  while (const dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = relative;
+    path.append("/").append(name);
+    struct stat st;
+    ASSERT_EQ(lstat((root + path).c_str(), &st), 0);
+    Entry& e = (*out)[path];
+    e.mode = st.st_mode;
+    if (S_ISDIR(st.st_mode)) {
+      Walk(root, path, out);
+    } else {
+      e.content = ReadAll(root + path);
+    }
+  }
+  closedir(dir);
+}
+
+std::map<std::string, Entry> Snapshot(const std::string& root) {
+  std::map<std::string, Entry> out;
+  Walk(root, "", &out);
+  return out;
+}
+
+std::vector<std::string> Names(const std::map<std::string, Entry>& tree) {
+  std::vector<std::string> names;
+  names.reserve(tree.size());
+  for (const auto& [name, entry] : tree) names.push_back(name);
+  return names;
+}
+
+// The tree of the brief: docker.io (0640) and 127.0.0.1:5000 (0600), no
+// _default.
+class HostsBinaryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(mkdir(Path("/docker.io").c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(Path("/127.0.0.1:5000").c_str(), 0700), 0);
+    ASSERT_EQ(chmod(dir_.Write("docker.io/hosts.toml", kDocker).c_str(), 0640),
+              0);
+    ASSERT_EQ(
+        chmod(dir_.Write("127.0.0.1:5000/hosts.toml", kLocal).c_str(), 0600),
+        0);
+    dir_.Write("docker.io/mirror-ca.pem", "not really a certificate\n");
+  }
+
+  std::string Path(const std::string& relative) const {
+    return dir_.path() + relative;
+  }
+
+  testing::RunResult Hosts(const std::vector<std::string>& args) const {
+    std::vector<std::string> argv = {NODEFIT_BINARY, "hosts"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return testing::Run(argv);
+  }
+  testing::RunResult Install(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args = {"install", "--certs-dir", dir_.path()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Hosts(args);
+  }
+  testing::RunResult Remove() const {
+    return Hosts({"remove", "--certs-dir", dir_.path()});
+  }
+
+  testing::TempDir dir_;
+};
+
+TEST_F(HostsBinaryTest, InstallThenRemoveIsByteIdentical) {
+  const std::map<std::string, Entry> before = Snapshot(dir_.path());
+  const testing::RunResult install = Install();
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_EQ(install.out,
+            Path("/127.0.0.1:5000/hosts.toml") + ": added " + kAddress +
+                " (backup in hosts.toml.nodefit-backup)\n" +
+                Path("/_default/hosts.toml") +
+                ": created (and its directory)\n" +
+                Path("/docker.io/hosts.toml") + ": added " + kAddress +
+                " (backup in hosts.toml.nodefit-backup)\n");
+  EXPECT_EQ(install.err, "");
+  // The edits are exactly the block, and keep each file's mode.
+  const std::map<std::string, Entry> installed = Snapshot(dir_.path());
+  EXPECT_EQ(installed.at("/docker.io/hosts.toml").content,
+            kDockerHead + kBlock + "\n" + kDockerTail);
+  EXPECT_EQ(installed.at("/docker.io/hosts.toml").mode, S_IFREG | 0640);
+  EXPECT_EQ(installed.at("/docker.io/hosts.toml.nodefit-backup"),
+            before.at("/docker.io/hosts.toml"));
+  EXPECT_EQ(installed.at("/127.0.0.1:5000/hosts.toml").content,
+            kLocal + "\n" + kBlock);
+  EXPECT_EQ(installed.at("/127.0.0.1:5000/hosts.toml").mode, S_IFREG | 0600);
+  EXPECT_EQ(installed.at("/_default/hosts.toml").content, kBlock);
+  EXPECT_EQ(installed.at("/_default").mode, S_IFDIR | 0755);
+
+  const testing::RunResult remove = Remove();
+  ASSERT_EQ(remove.exit_code, 0) << remove.err;
+  EXPECT_EQ(remove.out, Path("/127.0.0.1:5000/hosts.toml") + ": restored\n" +
+                            Path("/docker.io/hosts.toml") + ": restored\n" +
+                            Path("/_default/hosts.toml") + ": deleted\n" +
+                            Path("/_default") + "/: deleted\n");
+  EXPECT_EQ(remove.err, "");
+  const std::map<std::string, Entry> after = Snapshot(dir_.path());
+  EXPECT_EQ(Names(after), Names(before));
+  EXPECT_TRUE(after == before);
+}
+
+TEST_F(HostsBinaryTest, InstalledFilesPutNodefitFirstAndChangeNothingElse) {
+  const std::map<std::string, std::string> originals = {
+      {"/docker.io/hosts.toml", kDocker},
+      {"/127.0.0.1:5000/hosts.toml", kLocal},
+      {"/_default/hosts.toml", ""}};
+  ASSERT_EQ(Install().exit_code, 0);
+  for (const auto& [file, original] : originals) {
+    SCOPED_TRACE(file);
+    toml::table tree = ParseToml(ReadAll(Path(file)));
+    toml::table* hosts = tree.get_as<toml::table>("host");
+    ASSERT_NE(hosts, nullptr);
+    const toml::table* ours = hosts->get_as<toml::table>(kAddress);
+    ASSERT_NE(ours, nullptr);
+    for (const auto& [key, host] : *hosts) {
+      if (key.str() != kAddress) {
+        EXPECT_LT(ours->source().begin, host.source().begin) << key.str();
+      }
+    }
+    ASSERT_EQ(ours->size(), 1U);
+    const toml::array* capabilities = ours->get_as<toml::array>("capabilities");
+    ASSERT_NE(capabilities, nullptr);
+    EXPECT_EQ(*capabilities, toml::array("pull", "resolve"));
+    // Minus nodefit's table (and `host` if that empties it), the same tree.
+    hosts->erase(kAddress);
+    if (hosts->empty()) tree.erase("host");
+    EXPECT_EQ(tree, ParseToml(original));
+  }
+}
+
+TEST_F(HostsBinaryTest, InstallAndRemoveAreIdempotent) {
+  ASSERT_EQ(Install().exit_code, 0);
+  const std::map<std::string, Entry> once = Snapshot(dir_.path());
+  const testing::RunResult again = Install();
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.out, Not(HasSubstr("added")));
+  EXPECT_THAT(again.out,
+              HasSubstr(Path("/docker.io/hosts.toml") + ": already present\n"));
+  EXPECT_THAT(again.out,
+              HasSubstr(Path("/_default/hosts.toml") + ": already present\n"));
+  EXPECT_TRUE(Snapshot(dir_.path()) == once);
+
+  ASSERT_EQ(Remove().exit_code, 0);
+  const std::map<std::string, Entry> removed = Snapshot(dir_.path());
+  const testing::RunResult remove_again = Remove();
+  EXPECT_EQ(remove_again.exit_code, 0) << remove_again.err;
+  EXPECT_THAT(remove_again.out, HasSubstr("nothing to remove"));
+  EXPECT_TRUE(Snapshot(dir_.path()) == removed);
+}
+
+TEST_F(HostsBinaryTest, RegistryLimitsTheFiles) {
+  const std::map<std::string, Entry> before = Snapshot(dir_.path());
+  const testing::RunResult install =
+      Install({"--registry", "docker.io", "--registry", "quay.io", "--address",
+               "https://nodefit.local:8443"});
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_EQ(install.out, Path("/docker.io/hosts.toml") +
+                             ": added https://nodefit.local:8443 (backup in "
+                             "hosts.toml.nodefit-backup)\n" +
+                             Path("/quay.io/hosts.toml") +
+                             ": created (and its directory)\n");
+  const std::map<std::string, Entry> installed = Snapshot(dir_.path());
+  EXPECT_EQ(installed.count("/_default"), 0U);
+  EXPECT_EQ(installed.at("/127.0.0.1:5000/hosts.toml"),
+            before.at("/127.0.0.1:5000/hosts.toml"));
+  EXPECT_THAT(installed.at("/quay.io/hosts.toml").content,
+              HasSubstr("[host.\"https://nodefit.local:8443\"]\n"));
+  ASSERT_EQ(Remove().exit_code, 0);
+  EXPECT_TRUE(Snapshot(dir_.path()) == before);
+}
+
+TEST_F(HostsBinaryTest, RemoveKeepsOperatorEdits) {
+  ASSERT_EQ(Install().exit_code, 0);
+  const std::string edit = "\n[host.\"https://late.example\"]\n";
+  {
+    std::ofstream docker(Path("/docker.io/hosts.toml"), std::ios::app);
+    docker << edit;
+    std::ofstream fallback(Path("/_default/hosts.toml"), std::ios::app);
+    fallback << edit;
+  }
+  const testing::RunResult remove = Remove();
+  ASSERT_EQ(remove.exit_code, 0) << remove.err;
+  EXPECT_EQ(ReadAll(Path("/docker.io/hosts.toml")), kDocker + edit);
+  EXPECT_EQ(ReadAll(Path("/_default/hosts.toml")),
+            "[host.\"https://late.example\"]\n");
+  EXPECT_THAT(remove.err, HasSubstr(Path("/docker.io/hosts.toml") +
+                                    " was edited after install"));
+  EXPECT_THAT(remove.err, HasSubstr(Path("/_default/hosts.toml") +
+                                    " was edited after install"));
+  EXPECT_THAT(remove.err, HasSubstr("kept " + Path("/_default") + "/"));
+  // The untouched file comes back exactly; no bookkeeping is left behind.
+  EXPECT_EQ(ReadAll(Path("/127.0.0.1:5000/hosts.toml")), kLocal);
+  const std::map<std::string, Entry> after = Snapshot(dir_.path());
+  EXPECT_EQ(after.count("/docker.io/hosts.toml.nodefit-backup"), 0U);
+  EXPECT_EQ(after.count("/.nodefit-hosts.json"), 0U);
+}
+
+TEST_F(HostsBinaryTest, ABrokenFileChangesNothing) {
+  ASSERT_EQ(mkdir(Path("/ghcr.io").c_str(), 0755), 0);
+  dir_.Write("ghcr.io/hosts.toml",
+             "server = \"https://ghcr.io\"\n\n[host.\"https://m\"\n");
+  const std::map<std::string, Entry> before = Snapshot(dir_.path());
+  const testing::RunResult install = Install();
+  EXPECT_EQ(install.exit_code, 2);
+  EXPECT_THAT(install.err,
+              HasSubstr("cannot parse " + Path("/ghcr.io/hosts.toml") +
+                        ": line 3, column"));
+  EXPECT_EQ(install.out, "");
+  EXPECT_TRUE(Snapshot(dir_.path()) == before);
+}
+
+TEST_F(HostsBinaryTest, AnIoFailureExitsOneAndRemoveCleansUp) {
+  // A directory where the backup must go: rename(2) fails even for root.
+  ASSERT_EQ(mkdir(Path("/docker.io/hosts.toml.nodefit-backup").c_str(), 0755),
+            0);
+  const std::map<std::string, Entry> before = Snapshot(dir_.path());
+  const testing::RunResult install = Install();
+  EXPECT_EQ(install.exit_code, 1);
+  EXPECT_THAT(install.err, HasSubstr(Path("/docker.io/hosts.toml")));
+  const testing::RunResult remove = Remove();
+  EXPECT_EQ(remove.exit_code, 0) << remove.err;
+  EXPECT_TRUE(Snapshot(dir_.path()) == before);
+}
+
+TEST_F(HostsBinaryTest, BadUsageExitsTwo) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"install"},
+      {"frobnicate", "--certs-dir", dir_.path()},
+      {"install", "--certs-dir", dir_.path(), "--address", "127.0.0.1:5055"},
+      {"install", "--certs-dir", dir_.path(), "--registry", "../etc"},
+      {"install", "--certs-dir", dir_.path(), "--registry", "a/b"},
+      {"install", "--certs-dir", Path("/missing")},
+      {"remove", "--certs-dir", dir_.path(), "--registry", "docker.io"},
+  };
+  const std::map<std::string, Entry> before = Snapshot(dir_.path());
+  for (const std::vector<std::string>& args : cases) {
+    SCOPED_TRACE(args[args.size() - 1]);
+    const testing::RunResult run = Hosts(args);
+    EXPECT_EQ(run.exit_code, 2) << run.err;
+    EXPECT_FALSE(run.err.empty());
+  }
+  EXPECT_TRUE(Snapshot(dir_.path()) == before);
+}
+
+TEST(HostsHelpTest, ShowsTheRealFlags) {
+  for (const char* action : {"install", "remove"}) {
+    SCOPED_TRACE(action);
+    const testing::RunResult run =
+        testing::Run({NODEFIT_BINARY, "hosts", action, "--help"});
+    EXPECT_EQ(run.exit_code, 0);
+    EXPECT_THAT(run.out, HasSubstr("nodefit hosts install --certs-dir DIR"));
+    EXPECT_THAT(run.out, HasSubstr("nodefit hosts remove --certs-dir DIR"));
+    for (const char* flag : {"--certs-dir", "--address", "--registry"}) {
+      EXPECT_THAT(run.out, HasSubstr(flag));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace nodefit

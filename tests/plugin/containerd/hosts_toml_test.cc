@@ -1,0 +1,347 @@
+// plugin/containerd/hosts_toml.h on text and on directories: where nodefit's
+// block goes, that everything else stays byte for byte, that removing it gives
+// the file back, and what it refuses.
+#include "plugin/containerd/hosts_toml.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/plugin/containerd/toml_parse.h"
+#include "tests/test_util.h"
+#include "toml++/toml.h"
+
+namespace nodefit {
+namespace {
+
+using ::nodefit::testing::ParseToml;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+constexpr absl::string_view kAddress = "http://127.0.0.1:5055";
+constexpr char kPath[] = "/certs.d/x/hosts.toml";
+
+// Written out independently of NodefitHostBlock.
+const std::string kBlock =
+    "# Added by nodefit (nodefit hosts install); nodefit hosts remove takes "
+    "it out.\n"
+    "[host.\"http://127.0.0.1:5055\"]\n"
+    "  capabilities = [\"pull\", \"resolve\"]\n";
+
+std::string Add(absl::string_view content) {
+  absl::StatusOr<std::string> out = AddNodefitHost(content, kPath, kAddress);
+  EXPECT_TRUE(out.ok()) << out.status();
+  return out.ok() ? *out : "";
+}
+
+std::string Remove(absl::string_view content) {
+  absl::StatusOr<std::string> out = RemoveNodefitHost(content, kPath, kAddress);
+  EXPECT_TRUE(out.ok()) << out.status();
+  return out.ok() ? *out : "";
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+HostsInstallOptions Options(const std::string& certs_dir,
+                            std::vector<std::string> registries = {}) {
+  HostsInstallOptions options;
+  options.certs_dir = certs_dir;
+  options.registries = std::move(registries);
+  return options;
+}
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return lstat(path.c_str(), &st) == 0;
+}
+
+// --- Text --------------------------------------------------------------------
+
+TEST(NodefitHostBlockTest, IsExactlyTheDocumentedText) {
+  EXPECT_EQ(NodefitHostBlock(kAddress), kBlock);
+}
+
+TEST(AddNodefitHostTest, EmptyFileGetsJustTheBlock) {
+  EXPECT_EQ(Add(""), kBlock);
+}
+
+TEST(AddNodefitHostTest, NoTablesAppendsAfterABlankLine) {
+  EXPECT_EQ(Add("server = \"http://127.0.0.1:5000\"\n"),
+            "server = \"http://127.0.0.1:5000\"\n\n" + kBlock);
+  // A last line without its newline gets one first.
+  EXPECT_EQ(Add("server = \"http://127.0.0.1:5000\""),
+            "server = \"http://127.0.0.1:5000\"\n\n" + kBlock);
+}
+
+TEST(AddNodefitHostTest, GoesJustBeforeTheFirstTable) {
+  const std::string head = "server = \"https://registry-1.docker.io\"\n\n";
+  const std::string tail =
+      "[host.\"https://mirror.example\"]\n"
+      "  capabilities = [\"pull\"]\n";
+  EXPECT_EQ(Add(head + tail), head + kBlock + "\n" + tail);
+}
+
+TEST(AddNodefitHostTest, StaysAboveTheCommentsOfTheFirstTable) {
+  const std::string head = "server = \"https://registry-1.docker.io\"\n\n";
+  const std::string tail =
+      "# The office mirror.\n"
+      "  # Second line.\n"
+      "[host.\"https://mirror.example\"]\n";
+  EXPECT_EQ(Add(head + tail), head + kBlock + "\n" + tail);
+}
+
+TEST(AddNodefitHostTest, ComesBeforeEveryKindOfTable) {
+  // The first header is an array of tables, an implicit super-table's
+  // sub-table, or an indented one: the block still goes right above it.
+  for (const std::string& table :
+       {std::string("[[x]]\na = 1\n[host.\"https://m\"]\n"),
+        std::string("[host.\"https://m\".header]\nx = [\"y\"]\n"),
+        std::string("    [host.\"https://m\"]\n")}) {
+    SCOPED_TRACE(table);
+    EXPECT_EQ(Add(absl::StrCat("a.b = 1\n", table)),
+              absl::StrCat("a.b = 1\n", kBlock, "\n", table));
+  }
+}
+
+TEST(AddNodefitHostTest, NeverClimbsIntoAMultiLineString) {
+  // "# tail\"\"\"" ends a string: it looks like a comment but is not one.
+  const std::string head = "s = \"\"\"\n# tail\"\"\"\n";
+  const std::string tail = "# real comment\n[t]\n";
+  EXPECT_EQ(Add(head + tail), head + kBlock + "\n" + tail);
+}
+
+TEST(AddNodefitHostTest, KeepsCrlfAndBom) {
+  const std::string crlf_block =
+      "# Added by nodefit (nodefit hosts install); nodefit hosts remove takes "
+      "it out.\r\n"
+      "[host.\"http://127.0.0.1:5055\"]\r\n"
+      "  capabilities = [\"pull\", \"resolve\"]\r\n";
+  EXPECT_EQ(Add("server = \"x\"\r\n[t]\r\n"),
+            "server = \"x\"\r\n" + crlf_block + "\r\n[t]\r\n");
+  EXPECT_EQ(Add("\xEF\xBB\xBF[t]\n"), "\xEF\xBB\xBF" + kBlock + "\n[t]\n");
+}
+
+TEST(AddNodefitHostTest, AlreadyPresentIsLeftAlone) {
+  const std::string mine =
+      "[host.\"https://m\"]\n[host.\"http://127.0.0.1:5055\"]\n"
+      "capabilities = [\"pull\"]\n";
+  EXPECT_EQ(Add(mine), mine);
+  const std::string once = Add("server = \"x\"\n[t]\n");
+  EXPECT_EQ(Add(once), once);
+}
+
+TEST(AddNodefitHostTest, ResultParsesWithNodefitFirstAndNothingElseChanged) {
+  const std::string before =
+      "server = \"https://registry-1.docker.io\"\n"
+      "[host.\"https://a.example\"]\n  capabilities = [\"pull\", "
+      "\"resolve\"]\n"
+      "[host.\"https://b.example\".header]\n  x = [\"1\"]\n"
+      "[[other]]\n  n = 1\n";
+  const toml::table original = ParseToml(before);
+  toml::table after = ParseToml(Add(before));
+  const toml::table* hosts = after.get_as<toml::table>("host");
+  ASSERT_NE(hosts, nullptr);
+  const toml::node* ours = hosts->get("http://127.0.0.1:5055");
+  ASSERT_NE(ours, nullptr);
+  for (const auto& [key, host] : *hosts) {
+    if (key.str() != "http://127.0.0.1:5055") {
+      EXPECT_LT(ours->source().begin, host.source().begin) << key.str();
+    }
+  }
+  const toml::array* capabilities =
+      ours->as_table()->get_as<toml::array>("capabilities");
+  ASSERT_NE(capabilities, nullptr);
+  EXPECT_EQ(*capabilities, toml::array("pull", "resolve"));
+  EXPECT_EQ(ours->as_table()->size(), 1U);
+  after.get_as<toml::table>("host")->erase("http://127.0.0.1:5055");
+  EXPECT_EQ(after, original);
+}
+
+TEST(AddNodefitHostTest, NanStillEqualsNan) {
+  // The self-check compares trees as text, where nan == nan.
+  EXPECT_EQ(Add("n = nan\n[t]\n"), "n = nan\n" + kBlock + "\n[t]\n");
+}
+
+TEST(AddNodefitHostTest, ParseErrorNamesFileLineAndColumn) {
+  const absl::StatusOr<std::string> out =
+      AddNodefitHost("a = 1\nb = [\n", kPath, kAddress);
+  ASSERT_TRUE(absl::IsInvalidArgument(out.status())) << out.status();
+  EXPECT_THAT(out.status().message(),
+              HasSubstr("cannot parse /certs.d/x/hosts.toml: line 2, column"));
+  EXPECT_TRUE(absl::IsInvalidArgument(CheckHostsToml("[t\n", kPath)));
+  EXPECT_TRUE(CheckHostsToml("[t]\n", kPath).ok());
+}
+
+TEST(AddNodefitHostTest, RefusesWhatItCannotExtendFaithfully) {
+  // An inline `host` cannot take another table; a root dotted host would
+  // come before nodefit's.
+  for (const char* content :
+       {"host = { \"https://m\" = { capabilities = [\"pull\"] } }\n",
+        "host.\"https://m\".capabilities = [\"pull\"]\n[t]\n"}) {
+    SCOPED_TRACE(content);
+    const absl::StatusOr<std::string> out =
+        AddNodefitHost(content, kPath, kAddress);
+    EXPECT_TRUE(absl::IsFailedPrecondition(out.status())) << out.status();
+  }
+}
+
+TEST(RemoveNodefitHostTest, UndoesAdd) {
+  for (const std::string& before :
+       {std::string(""), std::string("server = \"x\"\n"),
+        std::string("server = \"x\"\n\n# c\n[t]\na = 1\n"),
+        std::string("[t]\n"), std::string("server = \"x\"\r\n[t]\r\n"),
+        std::string("\xEF\xBB\xBF[t]\n")}) {
+    SCOPED_TRACE(before);
+    EXPECT_EQ(Remove(Add(before)), before);
+  }
+}
+
+TEST(RemoveNodefitHostTest, NoHostIsLeftAlone) {
+  EXPECT_EQ(Remove("server = \"x\"\n[t]\n"), "server = \"x\"\n[t]\n");
+}
+
+TEST(RemoveNodefitHostTest, KeepsEditsAroundIt) {
+  const std::string before = "server = \"x\"\n\n[host.\"https://m\"]\n";
+  const std::string edited = "# operator\n" + Add(before) +
+                             "[host.\"https://n\"]\n  capabilities = []\n";
+  EXPECT_EQ(Remove(edited), "# operator\n" + before +
+                                "[host.\"https://n\"]\n  capabilities = []\n");
+}
+
+TEST(RemoveNodefitHostTest, TakesKeysAddedToItsTable) {
+  const std::string edited =
+      "[host.\"http://127.0.0.1:5055\"]\n  capabilities = [\"pull\"]\n"
+      "  # why\n  override_path = true\n  header.x = [\n  \"1\"]\n\n[t]\n";
+  EXPECT_EQ(Remove(edited), "[t]\n");
+}
+
+TEST(RemoveNodefitHostTest, RefusesASplitTable) {
+  const std::string edited =
+      Add("[t]\n") + "[host.\"http://127.0.0.1:5055\".header]\n x = [\"1\"]\n";
+  const absl::StatusOr<std::string> out =
+      RemoveNodefitHost(edited, kPath, kAddress);
+  EXPECT_TRUE(absl::IsFailedPrecondition(out.status())) << out.status();
+}
+
+TEST(ValidateNodefitAddressTest, SchemeHostAndPortOnly) {
+  for (const char* good : {"http://127.0.0.1:5055", "https://nodefit.local:443",
+                           "http://[::1]:1"}) {
+    EXPECT_TRUE(ValidateNodefitAddress(good).ok()) << good;
+  }
+  for (const char* bad :
+       {"127.0.0.1:5055", "http://127.0.0.1", "ftp://a:1", "http://a:1/v2",
+        "http://a:99999", "http://a\":1", "http://:1", "http://[::1]"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ValidateNodefitAddress(bad))) << bad;
+  }
+}
+
+TEST(ValidateHostsDirNameTest, RegistryHostsAndDefaultOnly) {
+  for (const char* good :
+       {"_default", "docker.io", "127.0.0.1:5000", "[::1]:5000", "localhost"}) {
+    EXPECT_TRUE(ValidateHostsDirName(good).ok()) << good;
+  }
+  for (const char* bad : {"", ".", "..", "../etc", "a/b", "/etc", "_other",
+                          "docker.io/..", "a..b"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ValidateHostsDirName(bad))) << bad;
+  }
+}
+
+// --- Directories -------------------------------------------------------------
+
+TEST(InstallHostsTest, AnotherAddressNeedsARemoveFirst) {
+  testing::TempDir dir;
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(Options(dir.path()), &report).ok());
+  HostsInstallOptions other = Options(dir.path());
+  other.address = "http://127.0.0.1:6000";
+  const absl::Status status = InstallHosts(other, &report);
+  EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("nodefit hosts remove"));
+}
+
+TEST(InstallHostsTest, CertsDirMustExist) {
+  testing::TempDir dir;
+  HostsReport report;
+  const absl::Status status =
+      InstallHosts(Options(dir.path() + "/missing"), &report);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_TRUE(RemoveHosts(dir.path() + "/missing", &report).ok());
+}
+
+TEST(InstallHostsTest, NotesCertificateFilesAHostsTomlWouldHide) {
+  testing::TempDir dir;
+  ASSERT_EQ(mkdir((dir.path() + "/quay.io").c_str(), 0755), 0);
+  dir.Write("quay.io/ca.crt", "x");
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(Options(dir.path(), {"quay.io"}), &report).ok());
+  ASSERT_EQ(report.notes.size(), 1U);
+  EXPECT_THAT(report.notes[0], HasSubstr("ca.crt"));
+  EXPECT_THAT(report.lines,
+              ElementsAre(dir.path() + "/quay.io/hosts.toml: created"));
+  ASSERT_TRUE(RemoveHosts(dir.path(), &report).ok());
+  EXPECT_FALSE(Exists(dir.path() + "/quay.io/hosts.toml"));
+  EXPECT_TRUE(Exists(dir.path() + "/quay.io/ca.crt"));
+}
+
+TEST(InstallHostsTest, FollowsNoSymbolicLinks) {
+  testing::TempDir dir;
+  testing::TempDir elsewhere;
+  const std::string target = elsewhere.Write("hosts.toml", "[t]\n");
+  ASSERT_EQ(
+      symlink(elsewhere.path().c_str(), (dir.path() + "/ghcr.io").c_str()), 0);
+  ASSERT_EQ(mkdir((dir.path() + "/quay.io").c_str(), 0755), 0);
+  ASSERT_EQ(
+      symlink(target.c_str(), (dir.path() + "/quay.io/hosts.toml").c_str()), 0);
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(Options(dir.path()), &report).ok());
+  EXPECT_EQ(report.notes.size(), 2U);
+  EXPECT_EQ(ReadAll(target), "[t]\n");
+  // Named explicitly, a link is an error rather than a note.
+  const absl::Status status =
+      InstallHosts(Options(dir.path(), {"quay.io"}), &report);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_EQ(ReadAll(target), "[t]\n");
+}
+
+TEST(RemoveHostsTest, WithoutABackupTakesOutOnlyTheBlock) {
+  testing::TempDir dir;
+  ASSERT_EQ(mkdir((dir.path() + "/docker.io").c_str(), 0755), 0);
+  const std::string path = dir.Write("docker.io/hosts.toml", "[t]\n");
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(Options(dir.path()), &report).ok());
+  ASSERT_EQ(unlink((path + ".nodefit-backup").c_str()), 0);
+  report = {};
+  ASSERT_TRUE(RemoveHosts(dir.path(), &report).ok());
+  EXPECT_EQ(ReadAll(path), "[t]\n");
+  EXPECT_THAT(report.notes, ElementsAre(HasSubstr("no backup")));
+  EXPECT_FALSE(Exists(dir.path() + "/_default"));
+  EXPECT_FALSE(Exists(dir.path() + "/.nodefit-hosts.json"));
+}
+
+TEST(RemoveHostsTest, ADamagedStateFileIsRefused) {
+  testing::TempDir dir;
+  dir.Write(".nodefit-hosts.json",
+            "{\"address\": \"http://127.0.0.1:5055\", \"created\": "
+            "[\"../../etc\"]}");
+  HostsReport report;
+  const absl::Status status = RemoveHosts(dir.path(), &report);
+  EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
+  EXPECT_THAT(report.lines, IsEmpty());
+}
+
+}  // namespace
+}  // namespace nodefit

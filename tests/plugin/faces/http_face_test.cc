@@ -1,0 +1,318 @@
+// The HTTP face over a real socket, with the registry behind our HttpClient
+// seam scripted. The same face against real containerd and a real registry
+// is in integration/resolver_face_test.cc.
+#include "plugin/faces/http_face.h"
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+#include "resolver/registry/digest.h"
+#include "tests/resolver/registry/fake_http_client.h"
+
+namespace nodefit {
+namespace {
+
+using ::nodefit::testing::FakeHttpClient;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr char kManifestType[] = "application/vnd.oci.image.manifest.v1+json";
+constexpr char kIndexType[] = "application/vnd.oci.image.index.v1+json";
+
+struct Upstream {
+  std::map<std::string, std::string> tags;    // tag -> digest
+  std::map<std::string, std::string> bodies;  // digest -> body
+  std::map<std::string, std::string> types;   // digest -> media type
+  bool broken = false;
+
+  std::string Add(const std::string& body, const std::string& type) {
+    std::string digest = Sha256Digest(body);
+    bodies[digest] = body;
+    types[digest] = type;
+    return digest;
+  }
+
+  absl::StatusOr<HttpResponse> Handle(const HttpRequest& r) {
+    HttpResponse res;
+    if (broken) {
+      res.status = 500;
+      return res;
+    }
+    const std::string prefix = "https://reg.example/v2/cv/tf/manifests/";
+    std::string ref =
+        absl::StartsWith(r.url, prefix) ? r.url.substr(prefix.size()) : "";
+    if (tags.count(ref) > 0) ref = tags[ref];
+    if (bodies.count(ref) == 0) {
+      res.status = 404;
+      return res;
+    }
+    res.status = 200;
+    res.headers = {{"content-type", types[ref]},
+                   {"docker-content-digest", ref},
+                   {"content-length", std::to_string(bodies[ref].size())}};
+    if (r.method == "GET") res.body = bodies[ref];
+    return res;
+  }
+};
+
+class HttpFaceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* build : {"generic", "skylake", "avx512"}) {
+      const std::string body =
+          nlohmann::json{{"schemaVersion", 2},
+                         {"mediaType", kManifestType},
+                         {"config",
+                          {{"mediaType", "x"},
+                           {"digest", Sha256Digest(build)},
+                           {"size", 1}}},
+                         {"layers", nlohmann::json::array()}}
+              .dump();
+      manifests_[build] = upstream_.Add(body, kManifestType);
+    }
+    auto entry = [&](const std::string& build, const nlohmann::json& features) {
+      nlohmann::json platform = {{"os", "linux"}, {"architecture", "amd64"}};
+      if (!features.empty()) platform["features"] = features;
+      return nlohmann::json{
+          {"mediaType", kManifestType},
+          {"digest", manifests_[build]},
+          {"size", upstream_.bodies[manifests_[build]].size()},
+          {"platform", platform}};
+    };
+    const std::string index =
+        nlohmann::json{{"schemaVersion", 2},
+                       {"mediaType", kIndexType},
+                       {"manifests",
+                        {entry("generic", {}), entry("skylake", {"skylake"}),
+                         entry("avx512", {"skylake-avx512"})}}}
+            .dump();
+    upstream_.tags["latest"] = upstream_.Add(index, kIndexType);
+    const std::string plain = nlohmann::json{
+        {"schemaVersion", 2},
+        {"mediaType", kIndexType},
+        {"manifests",
+         {entry("generic", {})}}}.dump();
+    upstream_.tags["plain"] = upstream_.Add(plain, kIndexType);
+    StartFace("linux/amd64");
+  }
+
+  void StartFace(const std::string& platform, int threads = 8) {
+    face_.reset();
+    Config config;
+    config.platform = *ParsePlatform(platform);
+    config.features = {"skylake"};
+    config.registries["reg.example"].username = "u";
+    config.registries["reg.example"].password = "face-test-secret";
+    setenv("DOCKER_CONFIG", "/nonexistent/nodefit-test", 1);
+    auto http = std::make_shared<FakeHttpClient>(
+        [this](const HttpRequest& r) { return upstream_.Handle(r); });
+    engines_.Set(
+        *BuildEngine(config, config.ConfiguredNode(), http, &metrics_));
+    HttpFaceOptions options;
+    options.listen = "127.0.0.1:0";
+    options.threads = threads;
+    absl::StatusOr<std::unique_ptr<HttpFace>> face =
+        HttpFace::Start(options, &engines_, &metrics_, &logger_);
+    ASSERT_TRUE(face.ok()) << face.status();
+    face_ = *std::move(face);
+    client_ = std::make_unique<httplib::Client>("127.0.0.1", face_->port());
+  }
+
+  std::string Logs() {
+    absl::MutexLock lock(&log_mu_);
+    return logs_;
+  }
+
+  Upstream upstream_;
+  std::map<std::string, std::string> manifests_;
+  Metrics metrics_;
+  absl::Mutex log_mu_;
+  std::string logs_;
+  Logger logger_{LogFormat::kJson, LogLevel::kDebug,
+                 [this](const std::string& line) {
+                   absl::MutexLock lock(&log_mu_);
+                   logs_ += line;
+                 }};
+  EngineSlot engines_;
+  std::unique_ptr<HttpFace> face_;
+  std::unique_ptr<httplib::Client> client_;
+};
+
+TEST_F(HttpFaceTest, HeadAnswersWithTheChosenManifestDescriptor) {
+  auto res = client_->Head("/v2/cv/tf/manifests/latest?ns=reg.example");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Docker-Content-Digest"),
+            manifests_["skylake"]);
+  EXPECT_EQ(res->get_header_value("Content-Type"), kManifestType);
+  EXPECT_EQ(res->get_header_value("Content-Length"),
+            std::to_string(upstream_.bodies[manifests_["skylake"]].size()));
+
+  auto get = client_->Get("/v2/cv/tf/manifests/latest?ns=reg.example");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->body, upstream_.bodies[manifests_["skylake"]]);
+  EXPECT_EQ(Sha256Digest(get->body), manifests_["skylake"]);
+
+  EXPECT_EQ(metrics_.Value("nodefit_resolutions_total", {"http", "selected"}),
+            2u);
+  const std::string logs = Logs();
+  EXPECT_THAT(logs, HasSubstr("\"outcome\":\"selected\""));
+  EXPECT_THAT(logs, HasSubstr("\"chosen\":\"" + manifests_["skylake"]));
+  EXPECT_THAT(logs, HasSubstr("\"image\":\"reg.example/cv/tf:latest\""));
+  EXPECT_THAT(logs, Not(HasSubstr("face-test-secret")));
+}
+
+TEST_F(HttpFaceTest, IndexWithoutFeatureDataIsHandedBackUntouched) {
+  auto res = client_->Get("/v2/cv/tf/manifests/plain?ns=reg.example");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(res->get_header_value("Docker-Content-Digest"),
+            upstream_.tags["plain"]);
+  EXPECT_EQ(res->get_header_value("Content-Type"), kIndexType);
+  EXPECT_EQ(res->body, upstream_.bodies[upstream_.tags["plain"]]);
+  EXPECT_EQ(
+      metrics_.Value("nodefit_resolutions_total", {"http", "passthrough"}), 1u);
+}
+
+TEST_F(HttpFaceTest, NoMatchServesAnEmptyIndexUnderItsOwnDigest) {
+  StartFace("linux/arm64");
+  auto head = client_->Head("/v2/cv/tf/manifests/latest?ns=reg.example");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  const std::string digest = head->get_header_value("Docker-Content-Digest");
+  EXPECT_EQ(head->get_header_value("Content-Type"), kIndexType);
+  auto get = client_->Get("/v2/cv/tf/manifests/" + digest + "?ns=reg.example");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(Sha256Digest(get->body), digest);
+  const nlohmann::json empty = nlohmann::json::parse(get->body);
+  EXPECT_TRUE(empty["manifests"].empty());
+  EXPECT_THAT(empty["annotations"]["io.nodefit.no-match"].get<std::string>(),
+              HasSubstr("no build of reg.example/cv/tf:latest fits node "
+                        "linux/arm64"));
+  EXPECT_THAT(Logs(), HasSubstr("no build fits this node"));
+  EXPECT_EQ(metrics_.Value("nodefit_resolutions_total", {"http", "no_match"}),
+            1u);
+}
+
+TEST_F(HttpFaceTest, FailuresStepAsideWith404) {
+  upstream_.broken = true;
+  auto res = client_->Head("/v2/cv/tf/manifests/latest?ns=reg.example");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_EQ(metrics_.Value("nodefit_stepaside_total", {"http", "unreachable"}),
+            1u);
+  EXPECT_THAT(Logs(), HasSubstr("\"reason\":\"unreachable\""));
+  EXPECT_THAT(Logs(), HasSubstr("500 from reg.example"));
+}
+
+TEST_F(HttpFaceTest, DigestsBlobsAndOtherPathsAre404AtOnce) {
+  auto digest = client_->Get("/v2/cv/tf/manifests/" + manifests_["skylake"] +
+                             "?ns=reg.example");
+  ASSERT_TRUE(digest);
+  EXPECT_EQ(digest->status, 404);
+  EXPECT_THAT(digest->body, HasSubstr("MANIFEST_UNKNOWN"));
+  auto blob = client_->Get("/v2/cv/tf/blobs/sha256:abc?ns=reg.example");
+  ASSERT_TRUE(blob);
+  EXPECT_EQ(blob->status, 404);
+  EXPECT_THAT(blob->body, HasSubstr("BLOB_UNKNOWN"));
+  auto other = client_->Get("/v3/whatever");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 404);
+  auto put = client_->Put("/v2/cv/tf/manifests/latest", "{}", kIndexType);
+  ASSERT_TRUE(put);
+  EXPECT_EQ(put->status, 405);
+  // No upstream request was made for any of these.
+  EXPECT_EQ(metrics_.Value("nodefit_upstream_requests_total", {"200"}), 0u);
+}
+
+TEST_F(HttpFaceTest, BadRequestsAre400WithAClearMessage) {
+  auto no_ns = client_->Get("/v2/cv/tf/manifests/latest");
+  ASSERT_TRUE(no_ns);
+  EXPECT_EQ(no_ns->status, 400);
+  EXPECT_THAT(no_ns->body, HasSubstr("missing ?ns=<registry>"));
+  auto bad_repo = client_->Get("/v2/CV/tf/manifests/latest?ns=reg.example");
+  ASSERT_TRUE(bad_repo);
+  EXPECT_EQ(bad_repo->status, 400);
+  EXPECT_THAT(bad_repo->body, HasSubstr("must be lowercase"));
+  auto traversal =
+      client_->Get("/v2/cv/../../etc/manifests/latest?ns=reg.example");
+  ASSERT_TRUE(traversal);
+  EXPECT_NE(traversal->status, 200);
+  auto bad_ns = client_->Get("/v2/cv/tf/manifests/latest?ns=a%20b");
+  ASSERT_TRUE(bad_ns);
+  EXPECT_EQ(bad_ns->status, 400);
+  auto long_path = client_->Get("/v2/" + std::string(7000, 'a') +
+                                "/manifests/latest?ns=reg.example");
+  ASSERT_TRUE(long_path);
+  EXPECT_EQ(long_path->status, 400);
+}
+
+TEST_F(HttpFaceTest, OperationalEndpoints) {
+  auto v2 = client_->Get("/v2/");
+  ASSERT_TRUE(v2);
+  EXPECT_EQ(v2->status, 200);
+  EXPECT_EQ(v2->body, "{}");
+  auto health = client_->Get("/healthz");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  auto not_ready = client_->Get("/readyz");
+  ASSERT_TRUE(not_ready);
+  EXPECT_EQ(not_ready->status, 503);
+  face_->set_ready(true);
+  auto ready = client_->Get("/readyz");
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(ready->status, 200);
+  ASSERT_TRUE(client_->Head("/v2/cv/tf/manifests/latest?ns=reg.example"));
+  auto metrics = client_->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_THAT(metrics->body,
+              HasSubstr("nodefit_resolutions_total{face=\"http\",outcome="
+                        "\"selected\"} 1"));
+  EXPECT_THAT(metrics->body,
+              HasSubstr("nodefit_upstream_requests_total{code=\"200\"} 1"));
+  EXPECT_THAT(metrics->body,
+              HasSubstr("nodefit_http_requests_total{route=\"readyz\",code="
+                        "\"503\"} 1"));
+  EXPECT_THAT(metrics->body, HasSubstr("nodefit_selection_seconds_count 1"));
+}
+
+// A worker serves one connection at a time; a connection kept busy must
+// not keep a waiting one out for good.
+TEST_F(HttpFaceTest, BusyConnectionsTakeTurnsWithWaitingOnes) {
+  StartFace("linux/amd64", /*threads=*/1);
+  std::atomic<bool> other_served{false};
+  std::atomic<int> busy_requests{0};
+  std::thread busy([&] {
+    httplib::Client c("127.0.0.1", face_->port());
+    c.set_keep_alive(true);
+    const absl::Time end = absl::Now() + absl::Seconds(20);
+    while (!other_served && absl::Now() < end) {
+      if (c.Get("/healthz")) ++busy_requests;
+    }
+  });
+  while (busy_requests.load() == 0) absl::SleepFor(absl::Milliseconds(1));
+  const int before = busy_requests.load();
+  httplib::Client other("127.0.0.1", face_->port());
+  other.set_read_timeout(30, 0);
+  auto r = other.Get("/healthz");
+  const int served_after = busy_requests.load() - before;
+  other_served = true;
+  busy.join();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  // The busy connection is closed after 100 requests, so the waiting one
+  // gets the worker then (not after thousands of requests, or never).
+  EXPECT_LE(served_after, 200);
+}
+
+}  // namespace
+}  // namespace nodefit
