@@ -24,18 +24,13 @@ struct Command {
 
 const std::vector<Command>& Commands();
 
-int RunSelect(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
-int RunExplain(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
-int RunFeatures(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
-int RunHosts(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
-// `nodefit serve`: the daemon. Loads the config (a bad one stops it with the
-// message), builds the engine, starts the HTTP face and the CRI face,
-// then waits for signals on the main thread:
-//   SIGHUP          reload the config and re-run detection; a bad new
-//                   config is logged and the old one stays in force;
-//   SIGTERM/SIGINT  stop accepting, finish calls in flight (bounded),
-//                   remove the CRI socket, exit 0.
-int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err);
+// One factory per command, each in <name>_command.cc with its help text.
+Command SelectCommand();
+Command ServeCommand();
+Command ExplainCommand();
+Command FeaturesCommand();
+Command HostsCommand();
+Command VersionCommand();
 
 // --config FILE if given (it must exist), else the default path if a file is
 // there, else the built-in defaults.

@@ -12,6 +12,8 @@
 
 namespace nodefit {
 
+namespace {
+
 int RunExplain(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   auto fail = [&err](int code, absl::string_view message) {
     err << "nodefit explain: " << message << "\n";
@@ -72,6 +74,33 @@ int RunExplain(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     out << SelectionToText(selection, (*selector)->node());
   }
   return selection.outcome == Outcome::kNoMatch ? kExitNoMatch : kExitOk;
+}
+
+}  // namespace
+
+Command ExplainCommand() {
+  return Command{
+      "explain",
+      "resolve an image from its registry and explain the choice",
+      "usage: nodefit explain IMAGE [--platform P] [--config FILE] "
+      "[--json]\n\n"
+      "Resolves IMAGE (a tag or a digest) from its registry with "
+      "containerd's Accept\nlist and no more requests than containerd "
+      "makes (a new tag: one GET), with\nthe config's registries and "
+      "credentials (then a Docker config.json), and\nprints what `select` "
+      "prints plus "
+      "the resolution: registry, index digest and\nmedia type, and the "
+      "upstream requests it made.\n\n"
+      "  --platform P   the node, as for select\n"
+      "  --config FILE  config file (default /etc/nodefit/config.json if "
+      "present)\n"
+      "  --json         print one JSON object (select's, plus "
+      "\"resolution\")\n\n"
+      "Exit status: 0 selected or passthrough, 3 no build fits (policy "
+      "fail),\n2 bad usage or input, 4 the registry could not be read (the "
+      "message names\nthe registry, the HTTP status and what to check).\n",
+      {{"platform"}, {"config"}, {"json", false}},
+      &RunExplain};
 }
 
 }  // namespace nodefit

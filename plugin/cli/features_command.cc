@@ -31,8 +31,6 @@ DetectOptions DetectOptionsFromFlags(const Config& config,
   return options;
 }
 
-}  // namespace
-
 int RunFeatures(const ParsedFlags& flags, std::ostream& out,
                 std::ostream& err) {
   auto usage_error = [&err](absl::string_view message) {
@@ -165,6 +163,52 @@ int RunFeatures(const ParsedFlags& flags, std::ostream& out,
     out << "\n";
   }
   return kExitOk;
+}
+
+}  // namespace
+
+Command FeaturesCommand() {
+  return Command{
+      "features",
+      "show the node profile, where each feature came from, its closure",
+      "usage: nodefit features [--config FILE] [--platform P] [--json]\n"
+      "         [--write-nfd FILE] [--cpuinfo PATH] [--nvidia-version PATH]\n"
+      "         [--nvidia-smi PATH] [--nfd-dir DIR]\n\n"
+      "Prints the node's platform (amd64: its x86-64 level as the variant) "
+      "and every\nfeature it has, where it came from (config, cpu, nvidia, "
+      "nfd; platform for\nthe variant's) and everything it implies, with "
+      "the distance. Unless the config\nsays \"detect\": false, the "
+      "config's features are merged with those detected\nfrom "
+      "/proc/cpuinfo, /proc/driver/nvidia/version, nvidia-smi and the Node\n"
+      "Feature Discovery files; what could not be detected is printed to "
+      "stderr as\n\"nodefit features: note: ...\".\n\n"
+      "  --config FILE          config file (default "
+      "/etc/nodefit/config.json if present)\n"
+      "  --platform P           use this node profile instead (no "
+      "detection)\n"
+      "  --json                 print one JSON object\n"
+      "  --write-nfd FILE       also write the detected cpu and nvidia "
+      "features to FILE\n"
+      "                         as NFD feature lines (<prefix><feature>), "
+      "atomically\n"
+      "  --cpuinfo PATH         read PATH instead of /proc/cpuinfo\n"
+      "  --nvidia-version PATH  read PATH instead of "
+      "/proc/driver/nvidia/version\n"
+      "  --nvidia-smi PATH      the nvidia-smi to run (default: nvidia-smi "
+      "in PATH;\n"
+      "                         a missing one is a note)\n"
+      "  --nfd-dir DIR          read NFD feature files from DIR instead of "
+      "the config's\n"
+      "                         nfd.features_dir\n",
+      {{"config"},
+       {"platform"},
+       {"json", false},
+       {"write-nfd"},
+       {"cpuinfo"},
+       {"nvidia-version"},
+       {"nvidia-smi"},
+       {"nfd-dir"}},
+      &RunFeatures};
 }
 
 }  // namespace nodefit

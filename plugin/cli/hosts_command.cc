@@ -9,6 +9,8 @@
 
 namespace nodefit {
 
+namespace {
+
 int RunHosts(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   auto usage_error = [&err](absl::string_view message) {
     err << "nodefit hosts: " << message
@@ -50,6 +52,52 @@ int RunHosts(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
                : kExitFailure;
   }
   return kExitOk;
+}
+
+}  // namespace
+
+Command HostsCommand() {
+  return Command{
+      "hosts",
+      "put nodefit first in containerd's hosts.toml files, or take it out",
+      "usage: nodefit hosts install --certs-dir DIR [--address URL] "
+      "[--registry HOST]...\n"
+      "       nodefit hosts remove --certs-dir DIR\n\n"
+      "install makes nodefit the first registry host containerd tries: in "
+      "each\nhosts.toml under DIR (containerd's config_path, usually "
+      "/etc/containerd/certs.d)\nit inserts, with a comment line naming "
+      "nodefit, the table\n\n"
+      "  [host.\"URL\"]\n"
+      "    capabilities = [\"pull\", \"resolve\"]\n\n"
+      "just before the file's first table (containerd tries hosts in file "
+      "order), or\nat the end if it has none. Every other byte stays as it "
+      "was; a file that\nalready has that host is left alone. Each file is "
+      "parsed first: if any does\nnot parse, no file is changed. A changed "
+      "file is backed up beside itself as\nhosts.toml.nodefit-backup, and "
+      "DIR/.nodefit-hosts.json records what was\nchanged or created.\n\n"
+      "remove undoes install exactly: changed files get their backups "
+      "back, created\nfiles and directories are deleted. A file edited "
+      "after install loses only\nnodefit's table and keeps the edits (said "
+      "on stderr). Both are idempotent.\n\n"
+      "  --certs-dir DIR  containerd's hosts directory (required; install "
+      "needs it\n"
+      "                   to exist)\n"
+      "  --address URL    nodefit's registry endpoint, http(s)://host:port "
+      "(install;\n"
+      "                   default http://127.0.0.1:5055)\n"
+      "  --registry HOST  only this registry's DIR/HOST/hosts.toml, "
+      "created if absent;\n"
+      "                   repeatable; _default is the fallback file "
+      "(install). Without\n"
+      "                   it: DIR/_default/hosts.toml (created if absent) "
+      "and every\n"
+      "                   existing DIR/*/hosts.toml\n\n"
+      "Prints one line per file: added, already present, created, "
+      "restored, deleted.\nExit status: 0 done, 1 I/O failure, 2 bad usage "
+      "or a file nodefit will not\nedit (e.g. it does not parse; the "
+      "message names the file, line and column).\n",
+      {{"certs-dir"}, {"address"}, {"registry"}},
+      &RunHosts};
 }
 
 }  // namespace nodefit

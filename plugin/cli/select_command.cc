@@ -10,6 +10,8 @@
 
 namespace nodefit {
 
+namespace {
+
 int RunSelect(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   auto usage_error = [&err](absl::string_view message) {
     err << "nodefit select: " << message << "\n";
@@ -45,6 +47,32 @@ int RunSelect(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     out << SelectionToText(selection, (*selector)->node());
   }
   return selection.outcome == Outcome::kNoMatch ? kExitNoMatch : kExitOk;
+}
+
+}  // namespace
+
+Command SelectCommand() {
+  return Command{
+      "select",
+      "choose the best build from an index file",
+      "usage: nodefit select --index FILE|- [--platform P] [--config FILE] "
+      "[--json]\n\n"
+      "Reads an image index (OCI index or Docker manifest list) and prints "
+      "every entry,\nits requirements (met or not, and at what distance), "
+      "its score or why it was\nrejected, and the chosen build.\n\n"
+      "  --index FILE   the index to read; - reads standard input\n"
+      "  --platform P   the node, in the form "
+      "os/arch[/variant][:feature...],\n"
+      "                 e.g. linux/amd64:broadwell:nv-compute-5-2:nvidia-396-"
+      "44;\n"
+      "                 replaces the config's platform and features\n"
+      "  --config FILE  config file (default /etc/nodefit/config.json if "
+      "present)\n"
+      "  --json         print one JSON object instead of the table\n\n"
+      "Exit status: 0 selected or passthrough, 3 no build fits (policy "
+      "fail),\n2 bad usage or bad input.\n",
+      {{"index"}, {"platform"}, {"config"}, {"json", false}},
+      &RunSelect};
 }
 
 }  // namespace nodefit

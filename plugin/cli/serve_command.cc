@@ -1,3 +1,10 @@
+// `nodefit serve`: the daemon. Loads the config (a bad one stops it with the
+// message), builds the engine, starts the HTTP face and the CRI face,
+// then waits for signals on the main thread:
+//   SIGHUP          reload the config and re-run detection; a bad new
+//                   config is logged and the old one stays in force;
+//   SIGTERM/SIGINT  stop accepting, finish calls in flight (bounded),
+//                   remove the CRI socket, exit 0.
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -51,8 +58,6 @@ absl::StatusOr<std::shared_ptr<const Engine>> LoadEngine(
        {"on_no_match", std::string(NoMatchPolicyName(config->on_no_match))}});
   return engine;
 }
-
-}  // namespace
 
 int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   (void)out;
@@ -191,6 +196,29 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   watchdog.join();
   logger.Info("stopped");
   return kExitOk;
+}
+
+}  // namespace
+
+Command ServeCommand() {
+  return Command{
+      "serve",
+      "run the daemon: the registry-host face and the CRI face",
+      "usage: nodefit serve [--config FILE] [--log-format json|text] "
+      "[--log-level L]\n\n"
+      "Runs nodefit for containerd: an HTTP registry host on http.listen "
+      "(default\n127.0.0.1:5055) for containerd's hosts.toml, and a CRI "
+      "image service on\ncri.listen (default unix:///run/nodefit/cri.sock) "
+      "for kubelet and crictl,\nforwarding to cri.containerd. Detection runs "
+      "at start-up and on SIGHUP,\nwhich also reloads the config (a bad one "
+      "is logged and the old one stays);\nSIGTERM stops accepting, "
+      "finishes calls in flight, removes the socket and\nexits 0.\n\n"
+      "  --config FILE       config file (default /etc/nodefit/config.json "
+      "if present)\n"
+      "  --log-format F      json (default) or text, on stderr\n"
+      "  --log-level L       debug, info (default), warning or error\n",
+      {{"config"}, {"log-format"}, {"log-level"}},
+      &RunServe};
 }
 
 }  // namespace nodefit

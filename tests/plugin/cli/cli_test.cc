@@ -11,6 +11,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::MatchesRegex;
 
 using ::nodefit::testing::Cli;
 using Output = ::nodefit::testing::CliOutput;
@@ -31,7 +32,10 @@ TEST(CliTest, HelpAndVersion) {
   EXPECT_EQ(Cli({"select", "--help"}).out, select_help.out);
   Output version = Cli({"version"});
   EXPECT_EQ(version.code, kExitOk);
-  EXPECT_THAT(version.out, HasSubstr("nodefit "));
+  EXPECT_THAT(
+      version.out,
+      MatchesRegex("nodefit [0-9]+\\.[0-9]+\\.[0-9]+ \\(commit "
+                   "([0-9a-f]{12}(-dirty)?|unknown), [a-z0-9]+/.*\\)\n"));
   EXPECT_EQ(Cli({}).code, kExitUsage);
   Output unknown = Cli({"frobnicate"});
   EXPECT_EQ(unknown.code, kExitUsage);
