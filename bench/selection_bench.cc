@@ -1,7 +1,7 @@
 // Bench 1: selection in process (Google Benchmark).
 //
 //   BM_ParseSeed / BM_SelectSeed / BM_ParseSelectSeed
-//       the seed's 11-entry index (../shared/selection-cases.json, "cv-tf")
+//       the seed's 11-entry index (tests/data/selection-cases.json, "cv-tf")
 //       for the seed's node (Broadwell + Tesla M60 + driver 396.44, which
 //       gets entry 10): ParseIndex alone, Select alone on the parsed index,
 //       and both, as a resolution does them on a cache miss;
@@ -25,14 +25,14 @@ namespace {
 constexpr const char kSeedNode[] =
     "linux/amd64:broadwell:nv-compute-5-2:nvidia-396-44";
 
-std::string SharedDir() {
-  const char* env = std::getenv("NODEFIT_SHARED_DIR");
-  return env != nullptr ? env : NODEFIT_SHARED_DIR;
+std::string DataDir() {
+  const char* env = std::getenv("NODEFIT_TESTS_DATA_DIR");
+  return env != nullptr ? env : NODEFIT_TESTS_DATA_DIR;
 }
 
 const std::string& SeedIndexBody() {
   static const std::string* const body = [] {
-    std::ifstream in(SharedDir() + "/selection-cases.json");
+    std::ifstream in(DataDir() + "/selection-cases.json");
     std::stringstream text;
     text << in.rdbuf();
     const nlohmann::json cases = nlohmann::json::parse(text.str());

@@ -1,6 +1,7 @@
 #include "tests/test_util.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,16 +73,32 @@ RunResult Run(const std::vector<std::string>& argv) {
   return result;
 }
 
-nlohmann::json LoadSelectionCases() {
-  const std::string path =
-      std::string(NODEFIT_SHARED_DIR) + "/selection-cases.json";
+namespace {
+
+nlohmann::json ParseCaseFile(const std::string& path) {
   std::ifstream in(path);
-  if (!in) {
-    throw std::runtime_error("cannot read " + path +
-                             " (the shared directory must sit beside the "
-                             "repository)");
+  if (!in) throw std::runtime_error("cannot read " + path);
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(path + ": " + e.what());
   }
-  return nlohmann::json::parse(in);
+}
+
+}  // namespace
+
+std::vector<SelectionCaseFile> LoadSelectionCaseFiles() {
+  std::vector<SelectionCaseFile> files;
+  const std::string own =
+      std::string(NODEFIT_TESTS_DATA_DIR) + "/selection-cases.json";
+  files.push_back({own, ParseCaseFile(own)});
+  const std::string shared =
+      std::string(NODEFIT_SHARED_DIR) + "/selection-cases.json";
+  struct stat st;
+  if (stat(shared.c_str(), &st) == 0) {
+    files.push_back({shared, ParseCaseFile(shared)});
+  }
+  return files;
 }
 
 }  // namespace nodefit::testing

@@ -1,5 +1,5 @@
 // Helpers shared by the tests: temporary directories, running a program and
-// capturing its output, and the shared selection cases.
+// capturing its output, and the selection cases.
 #ifndef NODEFIT_TESTS_TEST_UTIL_H_
 #define NODEFIT_TESTS_TEST_UTIL_H_
 
@@ -36,9 +36,16 @@ struct RunResult {
 // Runs argv[0] with arguments (no shell) and waits for it.
 RunResult Run(const std::vector<std::string>& argv);
 
-// ../shared/selection-cases.json, parsed; fails the calling test loudly if
-// the file is missing.
-nlohmann::json LoadSelectionCases();
+struct SelectionCaseFile {
+  std::string path;
+  nlohmann::json cases;  // {"indexes": {...}, "cases": [...]}
+};
+
+// The selection cases, parsed: the repository's own
+// tests/data/selection-cases.json (required: throws if it is missing or
+// does not parse), then ../shared/selection-cases.json when that exists
+// (CI has it; a clone on its own does not, and nothing fails for that).
+std::vector<SelectionCaseFile> LoadSelectionCaseFiles();
 
 }  // namespace nodefit::testing
 

@@ -17,8 +17,9 @@ using ::nodefit::testing::Cli;
 using Output = ::nodefit::testing::CliOutput;
 
 std::string CvTfIndex(const testing::TempDir& dir) {
-  return dir.Write("cv-tf.json",
-                   testing::LoadSelectionCases()["indexes"]["cv-tf"].dump());
+  return dir.Write(
+      "cv-tf.json",
+      testing::LoadSelectionCaseFiles()[0].cases["indexes"]["cv-tf"].dump());
 }
 
 TEST(CliTest, HelpAndVersion) {

@@ -152,7 +152,8 @@ TEST(FeaturesTest, SelectUsesTheSameDetectedNode) {
   testing::TempDir dir;
   const std::string config = dir.Write("c.json", R"({"detect": true})");
   const std::string index = dir.Write(
-      "i.json", testing::LoadSelectionCases()["indexes"]["cv-tf"].dump());
+      "i.json",
+      testing::LoadSelectionCaseFiles()[0].cases["indexes"]["cv-tf"].dump());
   const Output features = Cli({"features", "--json", "--config", config});
   ASSERT_EQ(features.code, kExitOk) << features.err;
   const Output select =

@@ -1,7 +1,8 @@
-// Runs the real `nodefit` binary on every case of
-// ../shared/selection-cases.json: `nodefit select --index <that index as a
-// file> --platform <node> --json` must print the expected outcome and
-// position, and exit 0 (selected, passthrough) or 3 (no_match).
+// Runs the real `nodefit` binary on every selection case
+// (tests/data/selection-cases.json, and ../shared's when present): `nodefit
+// select --index <that index as a file> --platform <node> --json` must print
+// the expected outcome and position, and exit 0 (selected, passthrough) or 3
+// (no_match).
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/test_util.h"
@@ -9,8 +10,9 @@
 namespace nodefit {
 namespace {
 
-TEST(SelectBinaryTest, EveryCaseThroughTheBinary) {
-  const nlohmann::json cases = testing::LoadSelectionCases();
+void RunCases(const testing::SelectionCaseFile& file) {
+  SCOPED_TRACE(file.path);
+  const nlohmann::json& cases = file.cases;
   testing::TempDir dir;
   const std::string config = dir.Write("config.json", "{}");
   for (const auto& [name, index] : cases["indexes"].items()) {
@@ -45,6 +47,13 @@ TEST(SelectBinaryTest, EveryCaseThroughTheBinary) {
     ++checked;
   }
   EXPECT_EQ(checked, static_cast<int>(cases["cases"].size()));
+}
+
+TEST(SelectBinaryTest, EveryCaseThroughTheBinary) {
+  for (const testing::SelectionCaseFile& file :
+       testing::LoadSelectionCaseFiles()) {
+    RunCases(file);
+  }
 }
 
 }  // namespace
