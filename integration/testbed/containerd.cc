@@ -72,6 +72,15 @@ absl::StatusOr<std::string> ContainerdServer::Pull(
                   hosts_dir, ref});
 }
 
+absl::StatusOr<std::string> ContainerdServer::Run(
+    const std::string& ns, const std::string& ref, const std::string& id,
+    const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {"run",    "--rm", "--snapshotter",
+                                   "native", ref,    id};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Ctr(ns, argv);
+}
+
 absl::StatusOr<std::string> ContainerdServer::ImageTarget(
     const std::string& ns, const std::string& ref) const {
   ASSIGN_OR_RETURN(std::string out, Ctr(ns, {"images", "ls"}));

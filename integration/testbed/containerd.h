@@ -49,6 +49,12 @@ class ContainerdServer {
       const std::string& ns, const std::string& ref,
       const std::string& path) const;
 
+  // Runs `args` in a container of image `ref` (ctr run --rm, the native
+  // snapshotter, runc through containerd's shim); its combined output.
+  [[nodiscard]] absl::StatusOr<std::string> Run(
+      const std::string& ns, const std::string& ref, const std::string& id,
+      const std::vector<std::string>& args) const;
+
   void Stop() { process_->Stop(); }
 
  private:

@@ -9,7 +9,7 @@ state), and `dpkg -P` leaves nothing.
 It changes the system (as root): it refuses to run where a nodefit package
 is already installed.
 
-usage: package_test.py SOURCE_DIR WORK_DIR
+usage: package_test.py SOURCE_DIR RELEASE_BINARY
 """
 import os
 import shutil
@@ -18,7 +18,7 @@ import sys
 import tempfile
 import unittest
 
-SOURCE, WORK = map(os.path.abspath, sys.argv[1:3])
+SOURCE, BINARY = map(os.path.abspath, sys.argv[1:3])
 del sys.argv[1:3]
 
 # Where a package's files and its maintainer scripts' effects land.
@@ -82,11 +82,9 @@ class DebianPackage(unittest.TestCase):
                                "remove it (dpkg -P nodefit) before this test")
         cls.out = tempfile.mkdtemp(prefix="nodefit-deb-")
         build = run(os.path.join(SOURCE, "scripts/package"), "--out", cls.out,
-                    "--build-dir", os.path.join(WORK, "package-build"),
-                    cwd=SOURCE)
+                    "--binary", BINARY, cwd=SOURCE)
         cls.deb = build.stdout.strip().splitlines()[-1]
-        cls.version = run(os.path.join(WORK, "package-build/plugin/nodefit"),
-                          "version").stdout.split()[1]
+        cls.version = run(BINARY, "version").stdout.split()[1]
 
     @classmethod
     def tearDownClass(cls):
