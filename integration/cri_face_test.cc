@@ -308,14 +308,17 @@ TEST_F(CriFaceIntegrationTest, TwentyConcurrentPullsOneResolution) {
   }
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(ok.load(), 20);
-  // What the registry saw: one GET of the tag (digest and index at once),
-  // no HEAD of it, no GET of the index by digest.
+  // What the registry saw, as the product guarantees it whatever the
+  // threads' timing: callers in flight together share one resolution, which
+  // is one GET of the tag (digest and index at once); a caller that arrives
+  // after it finished finds the index cached and costs at most one HEAD of
+  // the tag; nobody fetches the index by digest.
   ASSERT_TRUE(testbed::WaitFor(
                   [&] { return registry_->CountRequests("GET", tag_uri) >= 1; },
                   absl::Seconds(5), "registry log")
                   .ok());
   EXPECT_EQ(registry_->CountRequests("GET", tag_uri), 1);
-  EXPECT_EQ(registry_->CountRequests("HEAD", tag_uri), 0);
+  EXPECT_LE(registry_->CountRequests("HEAD", tag_uri), 19);
   EXPECT_EQ(registry_->CountRequests(
                 "GET", "/v2/conc/app/manifests/" + conc_->index_digest),
             0);

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -32,8 +33,9 @@ using ::testing::HasSubstr;
 class SlowProxy {
  public:
   SlowProxy(int registry_port, absl::Duration delay) {
-    auto forward = [registry_port, delay](const httplib::Request& req,
-                                          httplib::Response& res) {
+    auto forward = [this, registry_port, delay](const httplib::Request& req,
+                                                httplib::Response& res) {
+      ++requests_;
       absl::SleepFor(delay);
       httplib::Client upstream("127.0.0.1", registry_port);
       httplib::Headers headers;
@@ -62,8 +64,11 @@ class SlowProxy {
     server_.Start();
   }
   std::string url() const { return server_.Url(); }
+  // Requests received so far (each then waits `delay`).
+  int requests() const { return requests_.load(); }
 
  private:
+  std::atomic<int> requests_{0};
   testing::HttpTestServer server_;
 };
 
@@ -233,7 +238,10 @@ TEST_F(DaemonTest, SigtermFinishesAPullInFlightAndRemovesTheSocket) {
     testbed::CriClient client("unix://" + socket);
     pulled = client.PullImage(registry_->host_port() + "/cv/tf:latest");
   });
-  absl::SleepFor(absl::Milliseconds(400));  // the resolution is in flight
+  // The resolution is in flight once the registry's proxy holds it.
+  EXPECT_TRUE(testbed::WaitFor([&] { return slow.requests() >= 1; },
+                               absl::Seconds(10), "the proxied request")
+                  .ok());
   (*p)->process().Signal(SIGTERM);
   pull.join();
   ASSERT_TRUE(pulled.ok()) << pulled.status() << "\n" << (*p)->log();

@@ -36,6 +36,10 @@ class SingleFlight {
     }
     if (joined != nullptr) *joined = !leader;
     if (!leader) {
+      {
+        absl::MutexLock lock(&mu_);
+        ++call->waiting;
+      }
       call->done.WaitForNotification();
       return *call->result;
     }
@@ -48,10 +52,19 @@ class SingleFlight {
     return *call->result;
   }
 
+  // How many callers wait for the call running for `key` (0 if none runs).
+  // For tests that must know every caller has joined before it ends.
+  int Waiting(const std::string& key) {
+    absl::MutexLock lock(&mu_);
+    auto it = calls_.find(key);
+    return it == calls_.end() ? 0 : it->second->waiting;
+  }
+
  private:
   struct Call {
     absl::Notification done;
     std::optional<T> result;
+    int waiting = 0;  // guarded by SingleFlight::mu_
   };
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Call>> calls_

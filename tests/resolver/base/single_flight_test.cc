@@ -32,7 +32,8 @@ TEST(SingleFlightTest, ConcurrentCallersShareOneRun) {
       if (j) ++joined;
     });
   }
-  absl::SleepFor(absl::Milliseconds(100));
+  // Release the run only once the seven others wait for it.
+  while (flights.Waiting("k") < 7) absl::SleepFor(absl::Milliseconds(1));
   release.Notify();
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(runs.load(), 1);

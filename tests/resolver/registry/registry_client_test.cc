@@ -492,8 +492,10 @@ TEST(RegistryClientTest, ConcurrentResolutionsShareOneExchange) {
   Harness h;
   absl::Notification release;
   std::atomic<int> exchanges{0};
+  std::atomic<int> gets{0};
   auto fake = std::make_shared<FakeHttpClient>([&](const HttpRequest& r) {
     ++exchanges;
+    if (r.method == "GET") ++gets;
     release.WaitForNotificationWithTimeout(absl::Seconds(10));
     return h.registry.Handle(r);
   });
@@ -511,13 +513,17 @@ TEST(RegistryClientTest, ConcurrentResolutionsShareOneExchange) {
       if (r.ok() && r->shared) ++shared;
     });
   }
-  // Let every thread reach the client before the one exchange completes.
+  // Give the threads time to reach the client before the exchange ends.
+  // Whatever their timing, the guarantee holds: callers in flight together
+  // share the one GET of the tag; one that arrives after it finished finds
+  // the index cached and costs one HEAD, never another GET.
   absl::SleepFor(absl::Milliseconds(200));
   release.Notify();
   for (std::thread& t : threads) t.join();
   EXPECT_EQ(ok.load(), 20);
-  EXPECT_EQ(exchanges.load(), 1);  // the GET of the tag
-  EXPECT_EQ(shared.load(), 19);
+  EXPECT_GE(shared.load(), 1);
+  EXPECT_EQ(exchanges.load(), 20 - shared.load());
+  EXPECT_EQ(gets.load(), 1);
 }
 
 TEST(RegistryClientTest, UpstreamResponsesAreReportedForMetrics) {
