@@ -179,6 +179,22 @@ class Kubernetes(unittest.TestCase):
         self.assertEqual(flag_values(self.init["command"])["--address"],
                          "http://" + self.config["http"]["listen"])
 
+    def test_image_is_the_variable_and_the_binary_where_the_image_has_it(self):
+        # scripts/image puts the binary at /usr/bin/nodefit; the manifests
+        # name the image only through NODEFIT_IMAGE (envsubst).
+        for container in [self.main, self.init]:
+            self.assertEqual(container["image"], "${NODEFIT_IMAGE}")
+            self.assertEqual(container["command"][0], "/usr/bin/nodefit")
+        kdir = os.path.join(DEPLOY, "kubernetes")
+        with open(os.path.join(kdir, "20-daemonset.yaml"), "rb") as f:
+            rendered = subprocess.run(
+                ["envsubst", "$NODEFIT_IMAGE"], input=f.read(),
+                capture_output=True, check=True,
+                env={"NODEFIT_IMAGE": "registry.test/nodefit:1.2.3"}).stdout
+        pod = yaml.safe_load(rendered)["spec"]["template"]["spec"]
+        for container in pod["containers"] + pod["initContainers"]:
+            self.assertEqual(container["image"], "registry.test/nodefit:1.2.3")
+
     def test_init_and_prestop_commands_run(self):
         """The init container's and preStop's argv, on a scratch directory."""
         stop = self.main["lifecycle"]["preStop"]["exec"]["command"]
