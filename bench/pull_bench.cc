@@ -5,7 +5,7 @@
 //   direct    kubelet -> containerd; hosts.toml: the registry (via proxy);
 //   nodefit   kubelet -> nodefit's CRI face -> containerd, nodefit's
 //             resolver face also installed in hosts.toml (the deployment of
-//             design.md section 8), nodefit just started: it has to open
+//             docs/architecture.md), nodefit just started: it has to open
 //             its own connection to the registry (the target figure);
 //   nodefit_warm  the same, but nodefit has talked to the registry just
 //             before (one resolution of a missing tag, untimed), as a

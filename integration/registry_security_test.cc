@@ -1,6 +1,6 @@
-// The security rules of design.md section 4 against hostile upstreams: small
-// HTTP servers of ours on 127.0.0.1 (the registry) and 127.0.0.2 (another
-// host), and the real libcurl registry client.
+// The registry client's security rules (docs/security.md) against hostile
+// upstreams: small HTTP servers of ours on 127.0.0.1 (the registry) and
+// 127.0.0.2 (another host), and the real libcurl registry client.
 #include <atomic>
 
 #include "absl/strings/escaping.h"

@@ -1,5 +1,5 @@
 // nodefit's configuration file (JSON, default /etc/nodefit/config.json),
-// design.md section 6.
+// docs/configuration.md.
 //
 // Every key is checked: an unknown key, a wrong type or a bad value gets
 // InvalidArgument naming the file and the key path, e.g.

@@ -1,4 +1,4 @@
-// CPU detection from Linux /proc/cpuinfo (design.md section 5).
+// CPU detection from Linux /proc/cpuinfo (docs/vocabulary.md).
 //
 // ParseCpuInfo reads the text of a /proc/cpuinfo file (so tests use fixture
 // files). DetectCpu turns it into:

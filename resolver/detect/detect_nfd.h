@@ -1,4 +1,4 @@
-// Node Feature Discovery feature files (design.md section 5): the
+// Node Feature Discovery feature files (docs/configuration.md): the
 // "features.d" directory NFD's local source reads, one "name[=value]" per
 // line, '#' starting a comment (NFD's "# +directive" lines included).
 //

@@ -1,7 +1,7 @@
 // The node profile nodefit selects for: the config merged with detection
-// (design.md sections 5 and 6). The daemon calls BuildNodeProfile once at
-// start-up and again on SIGHUP, never per pull: detection reads /proc and
-// may run nvidia-smi.
+// (docs/vocabulary.md, docs/configuration.md). The daemon calls
+// BuildNodeProfile once at start-up and again on SIGHUP, never per pull:
+// detection reads /proc and may run nvidia-smi.
 //
 // Merge rules:
 //   - platform: the config's `platform` if set; else the detected one

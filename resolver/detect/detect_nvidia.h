@@ -1,4 +1,4 @@
-// NVIDIA detection (design.md section 5):
+// NVIDIA detection (docs/vocabulary.md):
 //   - the kernel driver's version from /proc/driver/nvidia/version ->
 //     "nvidia-MAJ-MIN" (396.44 -> nvidia-396-44, 535.104.05 ->
 //     nvidia-535-104). Both banners are understood:

@@ -54,8 +54,8 @@ class NodeClosure {
   };
   std::vector<Member> Members() const;
 
-  // True when an image built for `image` runs on this node: design.md
-  // section 3's table, with the node's variant taken as the highest one its
+  // True when an image built for `image` runs on this node: the variant table
+  // of docs/selection.md, with the node's variant taken as the highest one its
   // features imply.
   bool CanRun(const Platform& image) const;
 

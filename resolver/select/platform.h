@@ -1,5 +1,5 @@
 // Platforms (os/architecture/variant), normalised as containerd normalises
-// them, and the variant compatibility table of design.md section 3.
+// them, and the variant compatibility table of docs/selection.md.
 //
 // Normalisation: os lower-cased ("macos" -> "darwin"); x86_64/x86-64 ->
 // amd64, aarch64 -> arm64, armhf -> arm/v7, armel -> arm/v6, i386/i686 ->

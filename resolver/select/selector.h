@@ -1,4 +1,4 @@
-// The selection rule of design.md section 3: given a node and an image index,
+// The selection rule of docs/selection.md: given a node and an image index,
 // choose the build that fits the node best, and say why for every entry.
 //
 // For each entry, its requirements R are its platform.features, its

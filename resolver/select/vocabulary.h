@@ -32,7 +32,7 @@
 
 namespace nodefit {
 
-// Extensions from the config file (design.md section 6).
+// Extensions from the config file (docs/configuration.md).
 struct FeatureRules {
   // feature -> features it directly implies.
   std::map<std::string, std::vector<std::string>> implies;
