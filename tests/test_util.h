@@ -43,8 +43,8 @@ struct SelectionCaseFile {
 
 // The selection cases, parsed: the repository's own
 // tests/data/selection-cases.json (required: throws if it is missing or
-// does not parse), then ../shared/selection-cases.json when that exists
-// (CI has it; a clone on its own does not, and nothing fails for that).
+// does not parse), then NODEFIT_SHARED_DIR/selection-cases.json when that
+// exists (CI has it; a clone on its own does not, and nothing fails for that).
 std::vector<SelectionCaseFile> LoadSelectionCaseFiles();
 
 }  // namespace nodefit::testing

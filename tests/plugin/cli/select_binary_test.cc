@@ -1,8 +1,8 @@
 // Runs the real `nodefit` binary on every selection case
-// (tests/data/selection-cases.json, and ../shared's when present): `nodefit
-// select --index <that index as a file> --platform <node> --json` must print
-// the expected outcome and position, and exit 0 (selected, passthrough) or 3
-// (no_match).
+// (tests/data/selection-cases.json, and NODEFIT_SHARED_DIR's when present):
+// `nodefit select --index <that index as a file> --platform <node> --json` must
+// print the expected outcome and position, and exit 0 (selected, passthrough)
+// or 3 (no_match).
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "tests/test_util.h"

@@ -1,6 +1,6 @@
 // Every selection case (tests/data/selection-cases.json, and
-// ../shared/selection-cases.json when present) through RunCli, the function
-// `nodefit select --json` runs.
+// NODEFIT_SHARED_DIR/selection-cases.json when present) through RunCli, the
+// function `nodefit select --json` runs.
 #include <iostream>
 #include <sstream>
 #include <vector>

@@ -1,0 +1,15 @@
+# Sourced by the scripts in scripts/: what they share.
+
+# configure DIR CMAKE_ARGS...: cmake with Ninja into DIR, through ccache when
+# it is installed. CCACHE_BASEDIR makes cached objects independent of where
+# the clone sits, so a second clone (scripts/check-standalone) rebuilds from
+# the cache.
+configure() {
+  local dir="$1"; shift
+  local launcher=()
+  if command -v ccache >/dev/null; then
+    export CCACHE_BASEDIR="$PWD"
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  fi
+  cmake -S . -B "$dir" -G Ninja "${launcher[@]}" "$@" >/dev/null
+}
