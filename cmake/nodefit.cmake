@@ -13,10 +13,11 @@ function(nodefit_library name)
   endif()
 endfunction()
 
-# nodefit_test(NAME SOURCES x_test.cc DEPS lib... [LABELS l] [TIMEOUT s]):
-# one executable per *_test.cc, registered with CTest.
+# nodefit_test(NAME SOURCES x_test.cc DEPS lib... [LABELS l] [TIMEOUT s]
+#              [NO_CTEST]): one executable per *_test.cc, registered with
+# CTest (unless NO_CTEST: the caller registers it, e.g. once per peer).
 function(nodefit_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_CTEST" "TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} nodefit_test_util
     GTest::gmock GTest::gtest_main)
@@ -24,6 +25,9 @@ function(nodefit_test name)
     NODEFIT_SHARED_DIR="${NODEFIT_SHARED_DIR}"
     NODEFIT_FIXTURES_DIR="${PROJECT_SOURCE_DIR}/tests/fixtures"
     NODEFIT_BINARY="$<TARGET_FILE:nodefit>")
+  if(ARG_NO_CTEST)
+    return()
+  endif()
   add_test(NAME ${name} COMMAND ${name})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)

@@ -1,4 +1,4 @@
-// The CRI face with the real containerd 1.6.20 (CRI enabled, native
+// The CRI face with each containerd of the matrix (CRI enabled, native
 // snapshotter) and the real docker-registry: a CRI client of ours talks to
 // nodefit's socket only, and, for comparison, straight to containerd.
 // containerd's hosts.toml tree here names the registries only (no nodefit

@@ -1,6 +1,7 @@
 // `nodefit serve` as a process: SIGHUP reloads the config (a broken one is
 // refused and the old one stays), SIGTERM lets a CRI pull in flight finish,
-// removes the socket and exits 0, and systemd's NOTIFY_SOCKET gets READY=1.
+// removes the socket and exits 0, and systemd's NOTIFY_SOCKET gets READY=1,
+// with each containerd of the matrix.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -1,10 +1,14 @@
-// The resolver face with the real containerd 1.6.20 and the real
-// docker-registry: `nodefit hosts install` writes the hosts.toml tree,
-// `nodefit serve` answers containerd's resolve requests, and `ctr` and
-// containerd's own CRI pull the build each node profile should get.
+// The resolver face with the real docker-registry and each containerd of
+// the matrix (CTest runs it once per version): `nodefit hosts install`
+// writes the hosts.toml tree, `nodefit serve` answers containerd's resolve
+// requests, and `ctr` (on 2.x through the transfer service and with
+// --local) and containerd's own CRI (on 2.1+ through the transfer service)
+// pull the build each node profile should get.
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -21,6 +25,7 @@ namespace nodefit {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // Every regular file under `dir` with its bytes.
 std::map<std::string, std::string> Snapshot(const std::string& dir) {
@@ -75,6 +80,15 @@ class ResolverFaceTest : public ::testing::Test {
         testbed::ContainerdServer::Start({d + "/ctd", CertsDir("a")});
     ASSERT_TRUE(containerd.ok()) << containerd.status();
     containerd_ = containerd->release();
+    std::cout << containerd_->peer().Name() << ": CRI pulls "
+              << (containerd_->peer().CriPullsThroughTransferService()
+                      ? "through the transfer service"
+                      : "in the CRI plugin")
+              << ", ctr pulls "
+              << (containerd_->peer().CtrPullsThroughTransferService()
+                      ? "through the transfer service"
+                      : "on the client side")
+              << "\n";
   }
 
   static void TearDownTestSuite() {
@@ -178,6 +192,24 @@ TEST_F(ResolverFaceTest, CtrPullUnpacksTheBuildOfEachProfile) {
             "generic\n");
 }
 
+// ctr's two pull paths on 2.x: the transfer service (the default) and the
+// client-side pull (--local); 1.x has the client-side one only.
+TEST_F(ResolverFaceTest, CtrPullBothPathsUnpackTheBestBuild) {
+  const std::string ref = Ref("cv/tf");
+  std::vector<bool> paths = {false};
+  if (containerd_->peer().major >= 2) paths.push_back(true);
+  for (bool local : paths) {
+    SCOPED_TRACE(local ? "ctr images pull --local" : "ctr images pull");
+    const std::string ns = local ? "local-pull" : "default-pull";
+    absl::StatusOr<std::string> pulled =
+        containerd_->Pull(ns, ref, CertsDir("a"), local);
+    ASSERT_TRUE(pulled.ok()) << pulled.status();
+    EXPECT_EQ(*containerd_->ReadImageFile(ns, ref, "etc/variant"), "skylake\n");
+    EXPECT_EQ(*containerd_->ImageTarget(ns, ref),
+              tf_->Find("skylake")->manifest_digest);
+  }
+}
+
 TEST_F(ResolverFaceTest, ContainerdsOwnCriPullGetsTheSameBuild) {
   testbed::CriClient cri(containerd_->address());
   const std::string ref = Ref("cv/tf");
@@ -193,6 +225,13 @@ TEST_F(ResolverFaceTest, ContainerdsOwnCriPullGetsTheSameBuild) {
   EXPECT_THAT(status->image().repo_tags(), ::testing::Contains(ref));
   EXPECT_EQ(*containerd_->ReadImageFile("k8s.io", ref, "etc/variant"),
             "skylake\n");
+  // And it went the way this version's CRI pulls by default (containerd's
+  // debug log, internal/cri/server/images/image_pull.go on 2.x).
+  if (containerd_->peer().CriPullsThroughTransferService()) {
+    EXPECT_THAT(containerd_->log(), HasSubstr("using transfer service"));
+  } else if (containerd_->peer().major >= 2) {
+    EXPECT_THAT(containerd_->log(), Not(HasSubstr("using transfer service")));
+  }
 }
 
 TEST_F(ResolverFaceTest, IndexWithoutFeatureDataKeepsItsDigest) {
@@ -209,12 +248,39 @@ TEST_F(ResolverFaceTest, IndexWithoutFeatureDataKeepsItsDigest) {
   EXPECT_THAT(node_a_->log(), HasSubstr("\"outcome\":\"passthrough\""));
 }
 
+// Policy fail: nodefit answers the tag with an empty index, and no pull
+// gets a build. CRI pulls and client-side ctr pulls fail with "no match for
+// platform"; on 2.x, ctr's transfer-service pull exits 0 and records the
+// empty index (as it does for any index without an entry for the platform),
+// which nothing can unpack or run.
 TEST_F(ResolverFaceTest, PolicyFailRefusesAndSaysWhy) {
   const std::string ref = Ref("only/avx512");
-  absl::StatusOr<std::string> pulled =
-      containerd_->Pull("refused", ref, CertsDir("a"));
-  ASSERT_FALSE(pulled.ok());
-  EXPECT_THAT(std::string(pulled.status().message()),
+  std::vector<bool> paths = {false};
+  if (containerd_->peer().major >= 2) paths.push_back(true);
+  for (bool local : paths) {
+    SCOPED_TRACE(local ? "ctr images pull --local" : "ctr images pull");
+    const std::string ns = local ? "refused-local" : "refused";
+    absl::StatusOr<std::string> pulled =
+        containerd_->Pull(ns, ref, CertsDir("a"), local);
+    if (containerd_->peer().CtrPullsThroughTransferService() && !local) {
+      // The record points at the empty index: nothing can use it.
+      ASSERT_TRUE(pulled.ok()) << pulled.status();
+      absl::StatusOr<std::string> file =
+          containerd_->ReadImageFile(ns, ref, "etc/variant");
+      ASSERT_FALSE(file.ok());
+      EXPECT_THAT(std::string(file.status().message()),
+                  HasSubstr("no match for platform in manifest"));
+    } else {
+      ASSERT_FALSE(pulled.ok());
+      EXPECT_THAT(std::string(pulled.status().message()),
+                  HasSubstr("no match for platform in manifest"));
+    }
+  }
+  testbed::CriClient cri(containerd_->address());
+  absl::StatusOr<runtime::v1::PullImageResponse> cri_pulled =
+      cri.PullImage(ref);
+  ASSERT_FALSE(cri_pulled.ok());
+  EXPECT_THAT(std::string(cri_pulled.status().message()),
               HasSubstr("no match for platform in manifest"));
   const std::string log = node_a_->log();
   EXPECT_THAT(log, HasSubstr("no build fits this node"));

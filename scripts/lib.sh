@@ -13,3 +13,14 @@ configure() {
   fi
   cmake -S . -B "$dir" -G Ninja "${launcher[@]}" "$@" >/dev/null
 }
+
+# use_newest_containerd: points the testbed (NODEFIT_CONTAINERD_VERSION and
+# NODEFIT_CONTAINERD_BIN) at the newest containerd of
+# integration/peers/versions, which scripts/install-peers has built.
+use_newest_containerd() {
+  local version
+  version="$(awk '$1 == "containerd" {v = $2} END {print v}' \
+    integration/peers/versions)"
+  export NODEFIT_CONTAINERD_VERSION="$version"
+  export NODEFIT_CONTAINERD_BIN="${NODEFIT_PEER_CACHE:-/var/cache/nodefit/peers}/containerd-$version/bin"
+}

@@ -169,8 +169,12 @@ int Run(const std::string& dir, const std::string& nodefit) {
         "%-52s %-11s %-30s %s%s\n", row.profile, row.face, row.picked,
         row.alone, ok ? "" : "   (expected " + row.expected + ")");
   }
-  std::cout << "\nimage " << ref << " (index " << image->index_digest
-            << ")\nEvery node pulled the same tag; nodefit chose the build "
+  std::cout << "\nimage " << ref << " (index " << image->index_digest << ")\n"
+            << (*containerd)->peer().Name()
+            << (((*containerd)->peer().CriPullsThroughTransferService())
+                    ? " (its CRI pulls through the transfer service)"
+                    : "")
+            << "\nEvery node pulled the same tag; nodefit chose the build "
                "for the node.\n";
   return all_as_expected ? 0 : 3;
 }

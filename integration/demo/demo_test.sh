@@ -5,9 +5,10 @@
 set -uo pipefail
 build="${1:?usage: demo_test.sh BUILD_DIR}"
 here="$(cd "$(dirname "$0")" && pwd)"
-out=$(mktemp)
-err=$(mktemp)
-trap 'rm -f "$out" "$err"' EXIT
+work=$(mktemp -d /tmp/nf-demotest-XXXXXX)
+out="$work/out"
+err="$work/err"
+trap 'rm -rf "$work"' EXIT
 
 bash "$here/run-demo.sh" "$build" >"$out" 2>"$err"
 status=$?
@@ -41,6 +42,7 @@ for _ in $(seq 300); do
 done
 kill -TERM "$runner"
 wait "$runner"
+[ -f "$err" ] || fail "$err vanished while the interrupted demo stopped"
 dir=$(sed -n 's/^demo dir: //p' "$err")
 [ -n "$dir" ] || fail "the interrupted demo did not say where it worked"
 [ ! -e "$dir" ] || fail "interrupted: $dir is still there"

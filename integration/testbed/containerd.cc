@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -20,36 +21,120 @@ std::string ShortTempDir() {
   return path;
 }
 
+absl::StatusOr<ContainerdPeer> ContainerdPeer::FromEnvironment() {
+  ContainerdPeer peer;
+  const char* version = std::getenv("NODEFIT_CONTAINERD_VERSION");
+  const char* bin = std::getenv("NODEFIT_CONTAINERD_BIN");
+  if (bin != nullptr) peer.bin_dir = bin;
+  for (const std::string& binary : {peer.containerd(), peer.ctr()}) {
+    if (!peer.bin_dir.empty() && access(binary.c_str(), X_OK) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          binary, " is missing: scripts/install-peers builds containerd ",
+          version != nullptr ? version : "", " (integration/peers/versions)"));
+    }
+  }
+  // `containerd --version`: "containerd <module> <version> <revision>".
+  ASSIGN_OR_RETURN(std::string out,
+                   RunCommand({peer.containerd(), "--version"}));
+  std::vector<std::string> words =
+      absl::StrSplit(absl::StripAsciiWhitespace(out), ' ', absl::SkipEmpty());
+  if (words.size() < 3) {
+    return absl::InternalError("unexpected containerd --version: " + out);
+  }
+  peer.version = std::string(absl::StripPrefix(words[2], "v"));
+  // Debian's says "1.6.20~ds1"; keep the release only.
+  peer.version = peer.version.substr(0, peer.version.find_first_of("~+-"));
+  if (version != nullptr && peer.version != version) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        peer.containerd(), " is ", peer.version, ", not ", version));
+  }
+  std::vector<std::string> parts = absl::StrSplit(peer.version, '.');
+  if (parts.size() < 2 || !absl::SimpleAtoi(parts[0], &peer.major) ||
+      !absl::SimpleAtoi(parts[1], &peer.minor)) {
+    return absl::InternalError("unexpected containerd version " + peer.version);
+  }
+  return peer;
+}
+
+std::string ContainerdPeer::containerd() const {
+  return bin_dir.empty() ? "containerd" : bin_dir + "/containerd";
+}
+
+std::string ContainerdPeer::ctr() const {
+  return bin_dir.empty() ? "ctr" : bin_dir + "/ctr";
+}
+
+bool ContainerdPeer::AtLeast(int major_at_least, int minor_at_least) const {
+  return major > major_at_least ||
+         (major == major_at_least && minor >= minor_at_least);
+}
+
+namespace {
+
+// The daemon's config: config version 2 (1.x: one CRI plugin) or 3 (2.x:
+// CRI split into images and runtime plugins; the transfer service unpacks
+// for CRI only onto snapshotters its unpack_config names).
+std::string ConfigFor(const ContainerdPeer& peer,
+                      const ContainerdOptions& options) {
+  const std::string& d = options.dir;
+  std::string config = absl::StrCat(
+      "version = ", peer.ConfigV3() ? 3 : 2, "\n", "root = \"", d, "/root\"\n",
+      "state = \"", d, "/state\"\n", "[grpc]\n  address = \"", d, "/c.sock\"\n",
+      "[ttrpc]\n  address = \"", d, "/c.sock.ttrpc\"\n",
+      "[debug]\n  level = \"debug\"\n");
+  if (!peer.ConfigV3()) {
+    absl::StrAppend(&config,
+                    "[plugins.\"io.containerd.grpc.v1.cri\"]\n"
+                    "  stream_server_address = \"127.0.0.1\"\n"
+                    "  stream_server_port = \"0\"\n"
+                    "  [plugins.\"io.containerd.grpc.v1.cri\".containerd]\n"
+                    "    snapshotter = \"native\"\n"
+                    "  [plugins.\"io.containerd.grpc.v1.cri\".registry]\n"
+                    "    config_path = \"",
+                    options.certs_dir, "\"\n");
+  } else {
+    absl::StrAppend(
+        &config,
+        "[plugins.\"io.containerd.grpc.v1.cri\"]\n"
+        "  stream_server_address = \"127.0.0.1\"\n"
+        "  stream_server_port = \"0\"\n"
+        "[plugins.\"io.containerd.cri.v1.images\"]\n"
+        "  snapshotter = \"native\"\n"
+        "  [plugins.\"io.containerd.cri.v1.images\".registry]\n"
+        "    config_path = \"",
+        options.certs_dir,
+        "\"\n"
+        "[[plugins.\"io.containerd.transfer.v1.local\".unpack_config]]\n"
+        "  platform = \"linux/amd64\"\n"
+        "  snapshotter = \"native\"\n");
+  }
+  absl::StrAppend(&config, options.extra_config);
+  return config;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ContainerdServer>> ContainerdServer::Start(
     const ContainerdOptions& options) {
+  ContainerdPeer peer;
+  if (options.peer.has_value()) {
+    peer = *options.peer;
+  } else {
+    ASSIGN_OR_RETURN(peer, ContainerdPeer::FromEnvironment());
+  }
   const std::string& d = options.dir;
   const std::string config_path = d + "/containerd.toml";
-  {
-    std::ofstream config(config_path);
-    config << "version = 2\n"
-           << "root = \"" << d << "/root\"\n"
-           << "state = \"" << d << "/state\"\n"
-           << "[grpc]\n  address = \"" << d << "/c.sock\"\n"
-           << "[ttrpc]\n  address = \"" << d << "/c.sock.ttrpc\"\n"
-           << "[debug]\n  level = \"info\"\n"
-           << "[plugins.\"io.containerd.grpc.v1.cri\"]\n"
-           << "  stream_server_address = \"127.0.0.1\"\n"
-           << "  stream_server_port = \"0\"\n"
-           << "  [plugins.\"io.containerd.grpc.v1.cri\".containerd]\n"
-           << "    snapshotter = \"native\"\n"
-           << "  [plugins.\"io.containerd.grpc.v1.cri\".registry]\n"
-           << "    config_path = \"" << options.certs_dir << "\"\n";
-  }
+  std::ofstream(config_path) << ConfigFor(peer, options);
   absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(
-      {"containerd", "--config", config_path}, d + "/containerd.log");
+      {peer.containerd(), "--config", config_path}, d + "/containerd.log");
   if (!process.ok()) return process.status();
   std::unique_ptr<ContainerdServer> server(
-      new ContainerdServer(d, *std::move(process)));
+      new ContainerdServer(peer, d, *std::move(process)));
   absl::Status ready = WaitFor(
       [&] {
         return server->Ctr("default", {"version"}, absl::Seconds(5)).ok();
       },
-      absl::Seconds(30), "containerd");
+      absl::Seconds(30), peer.Name());
   if (!ready.ok()) {
     return absl::Status(
         ready.code(), absl::StrCat(ready.message(), "; log:\n", server->log()));
@@ -60,16 +145,21 @@ absl::StatusOr<std::unique_ptr<ContainerdServer>> ContainerdServer::Start(
 absl::StatusOr<std::string> ContainerdServer::Ctr(
     const std::string& ns, const std::vector<std::string>& args,
     absl::Duration timeout) const {
-  std::vector<std::string> argv = {"ctr", "--address", socket(), "-n", ns};
+  std::vector<std::string> argv = {peer_.ctr(), "--address", socket(), "-n",
+                                   ns};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, timeout);
 }
 
-absl::StatusOr<std::string> ContainerdServer::Pull(
-    const std::string& ns, const std::string& ref,
-    const std::string& hosts_dir) const {
-  return Ctr(ns, {"images", "pull", "--snapshotter", "native", "--hosts-dir",
-                  hosts_dir, ref});
+absl::StatusOr<std::string> ContainerdServer::Pull(const std::string& ns,
+                                                   const std::string& ref,
+                                                   const std::string& hosts_dir,
+                                                   bool local) const {
+  std::vector<std::string> args = {"images", "pull",        "--snapshotter",
+                                   "native", "--hosts-dir", hosts_dir};
+  if (local) args.push_back("--local");
+  args.push_back(ref);
+  return Ctr(ns, args);
 }
 
 absl::StatusOr<std::string> ContainerdServer::Run(

@@ -86,13 +86,31 @@ int Subprocess::Wait(absl::Duration timeout) {
 int Subprocess::Stop(absl::Duration grace) {
   if (reaped_) return status_;
   Signal(SIGTERM);
-  if (Wait(grace) == -1 && !reaped_) {
+  if (!WaitExited(grace)) {
     Signal(SIGKILL);
-    Wait(absl::Seconds(10));
+    WaitExited(absl::Seconds(10));
   }
-  // Anything left in the group (children of the child) goes too.
+  // Anything left in the group (children of the child) goes too. The
+  // leader has exited but is not reaped yet, so the group's number cannot
+  // have been handed to another group (pid_max is 32768 here).
   kill(-pid_, SIGKILL);
+  Wait(absl::Seconds(10));
   return status_;
+}
+
+bool Subprocess::WaitExited(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!reaped_) {
+    siginfo_t info{};
+    if (waitid(P_PID, static_cast<id_t>(pid_), &info,
+               WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        info.si_pid == pid_) {
+      return true;
+    }
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
 }
 
 absl::Status WaitFor(const std::function<bool()>& ready, absl::Duration timeout,

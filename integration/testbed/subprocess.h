@@ -40,6 +40,9 @@ class Subprocess {
  private:
   Subprocess(pid_t pid, std::string log_path)
       : pid_(pid), log_path_(std::move(log_path)) {}
+  // Waits up to `timeout` for the process to exit, without reaping it (so
+  // its process group number stays ours); true once it has exited.
+  bool WaitExited(absl::Duration timeout);
   pid_t pid_;
   std::string log_path_;
   bool reaped_ = false;

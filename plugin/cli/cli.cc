@@ -40,8 +40,8 @@ const Command* FindCommand(absl::string_view name) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command>* const kCommands = new std::vector<Command>{
-      SelectCommand(),   ServeCommand(), ExplainCommand(),
-      FeaturesCommand(), HostsCommand(), VersionCommand()};
+      SelectCommand(), ServeCommand(),  ExplainCommand(), FeaturesCommand(),
+      HostsCommand(),  DoctorCommand(), VersionCommand()};
   return *kCommands;
 }
 

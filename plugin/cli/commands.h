@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "plugin/cli/flags.h"
+#include "plugin/doctor/doctor.h"
 #include "resolver/config/config.h"
 #include "resolver/select/node_profile.h"
 
@@ -31,6 +32,13 @@ Command ExplainCommand();
 Command FeaturesCommand();
 Command HostsCommand();
 Command VersionCommand();
+Command DoctorCommand();
+
+// The doctor's view of this node from the command line's flags
+// (--containerd-config, --containerd-bin, --kubelet-config), shared by
+// `doctor` and `hosts install`.
+DoctorOptions DoctorOptionsForCli(const Config& config,
+                                  const ParsedFlags& flags);
 
 // --config FILE if given (it must exist), else the default path if a file is
 // there, else the built-in defaults.

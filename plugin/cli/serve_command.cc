@@ -12,22 +12,48 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "plugin/cli/cli.h"
 #include "plugin/cli/commands.h"
+#include "plugin/containerd/image_events.h"
+#include "plugin/daemon/bypass.h"
 #include "plugin/daemon/engine.h"
 #include "plugin/daemon/log.h"
 #include "plugin/daemon/metrics.h"
+#include "plugin/doctor/doctor.h"
 #include "plugin/faces/cri_face.h"
 #include "plugin/faces/http_face.h"
+#include "resolver/base/clock.h"
 #include "resolver/detect/detect_node.h"
 
 namespace nodefit {
 namespace {
 
 constexpr absl::Duration kShutdownGrace = absl::Seconds(20);
+
+// The likely cause of a bypass (the doctor's containerd-config findings),
+// worked out at most once a minute: it runs `containerd config dump`.
+std::function<std::string()> CachedBypassCause(const Config& config) {
+  struct Cache {
+    absl::Mutex mu;
+    absl::Time at ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+    std::string cause ABSL_GUARDED_BY(mu);
+  };
+  auto cache = std::make_shared<Cache>();
+  const DoctorOptions options = DoctorOptionsForCli(config, ParsedFlags());
+  return [cache, options] {
+    absl::MutexLock lock(&cache->mu);
+    if (absl::Now() - cache->at > absl::Minutes(1)) {
+      std::unique_ptr<NodeProbe> probe = NewNodeProbe();
+      cache->cause = LikelyBypassCause(options, *probe);
+      cache->at = absl::Now();
+    }
+    return cache->cause;
+  };
+}
 
 // Loads the config and builds an engine from it: what start-up and every
 // reload do.
@@ -112,8 +138,21 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   engines.Set(*engine);
   const Config& config = (*engine)->config;
 
+  // Pulls containerd makes without asking nodefit (config.bypass; changes
+  // take effect on restart).
+  std::unique_ptr<BypassDetector> bypass;
+  if (config.bypass.watch) {
+    BypassOptions bypass_options;
+    bypass_options.namespaces = config.bypass.namespaces;
+    bypass_options.window = absl::Seconds(config.bypass.window_s);
+    bypass = std::make_unique<BypassDetector>(bypass_options, Clock::Real(),
+                                              &metrics, &logger,
+                                              CachedBypassCause(config));
+  }
+
   HttpFaceOptions http_options;
   http_options.listen = config.http.listen;
+  http_options.bypass = bypass.get();
   absl::StatusOr<std::unique_ptr<HttpFace>> http_face =
       HttpFace::Start(http_options, &engines, &metrics, &logger);
   if (!http_face.ok()) {
@@ -127,6 +166,7 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   CriFaceOptions cri_options;
   cri_options.listen = config.cri.listen;
   cri_options.containerd = config.cri.containerd;
+  cri_options.bypass = bypass.get();
   absl::StatusOr<std::unique_ptr<CriFace>> cri_face =
       CriFace::Start(cri_options, &engines, &metrics, &logger);
   if (!cri_face.ok()) {
@@ -137,6 +177,34 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   }
   logger.Info("cri face listening", {{"socket", config.cri.listen},
                                      {"containerd", config.cri.containerd}});
+  std::unique_ptr<ImageEventWatcher> watcher;
+  if (bypass != nullptr) {
+    ImageEventWatcherOptions watch;
+    watch.address = config.cri.containerd;
+    watch.namespaces = config.bypass.namespaces;
+    absl::StatusOr<std::unique_ptr<ImageEventWatcher>> started =
+        ImageEventWatcher::Start(
+            watch,
+            [&bypass](const ImageEvent& event) {
+              (void)bypass->OnImageEvent(event);
+            },
+            [&logger, watch](bool connected) {
+              if (connected) {
+                logger.Info("watching containerd's image events",
+                            {{"containerd", watch.address},
+                             {"namespaces", watch.namespaces}});
+              } else {
+                logger.Info("containerd's event stream ended; reconnecting",
+                            {{"containerd", watch.address}});
+              }
+            });
+    if (!started.ok()) {
+      logger.Error("cannot watch containerd's image events",
+                   {{"error", std::string(started.status().message())}});
+    } else {
+      watcher = *std::move(started);
+    }
+  }
   (*http_face)->set_ready(true);
   // systemd (Type=notify) starts containerd after this; without
   // NOTIFY_SOCKET it is a no-op.
@@ -190,6 +258,7 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     }
   });
   (*http_face)->set_ready(false);
+  watcher.reset();
   (*cri_face)->Shutdown(kShutdownGrace - absl::Seconds(2));
   (*http_face)->Stop();
   stopped = true;

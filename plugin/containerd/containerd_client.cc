@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "containerd/services/images/v1/images.grpc.pb.h"
+#include "containerd/services/version/v1/version.grpc.pb.h"
 #include "cri/runtime/v1/api.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -38,7 +39,9 @@ class GrpcContainerdClient : public ContainerdClient {
         generic_(channel_),
         images_(containerd::services::images::v1::Images::NewStub(channel_)),
         cri_images_(runtime::v1::ImageService::NewStub(channel_)),
-        cri_runtime_(runtime::v1::RuntimeService::NewStub(channel_)) {}
+        cri_runtime_(runtime::v1::RuntimeService::NewStub(channel_)),
+        version_(
+            containerd::services::version::v1::Version::NewStub(channel_)) {}
 
   UnaryResult Forward(const std::string& method, const std::string& request,
                       const CallOptions& options) override {
@@ -138,12 +141,24 @@ class GrpcContainerdClient : public ContainerdClient {
     return s.ok() ? absl::OkStatus() : FromGrpc(s, "containerd");
   }
 
+  absl::StatusOr<std::string> Version(
+      std::chrono::system_clock::time_point deadline) override {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    google::protobuf::Empty request;
+    containerd::services::version::v1::VersionResponse response;
+    const grpc::Status s = version_->Version(&context, request, &response);
+    if (!s.ok()) return FromGrpc(s, "containerd Version");
+    return response.version();
+  }
+
  private:
   std::shared_ptr<grpc::Channel> channel_;
   grpc::GenericStub generic_;
   std::unique_ptr<containerd::services::images::v1::Images::Stub> images_;
   std::unique_ptr<runtime::v1::ImageService::Stub> cri_images_;
   std::unique_ptr<runtime::v1::RuntimeService::Stub> cri_runtime_;
+  std::unique_ptr<containerd::services::version::v1::Version::Stub> version_;
 };
 
 }  // namespace

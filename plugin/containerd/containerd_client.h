@@ -61,6 +61,10 @@ class ContainerdClient {
   // OK when containerd answers (CRI RuntimeService/Version).
   [[nodiscard]] virtual absl::Status Ping(
       std::chrono::system_clock::time_point deadline) = 0;
+
+  // containerd's own version, from its Version service ("2.2.9").
+  [[nodiscard]] virtual absl::StatusOr<std::string> Version(
+      std::chrono::system_clock::time_point deadline) = 0;
 };
 
 // containerd at `address` ("unix:///run/containerd/containerd.sock").

@@ -21,11 +21,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "nlohmann/json.hpp"
+#include "plugin/containerd/toml_parse.h"
 #include "resolver/base/file_util.h"
 #include "resolver/base/json_util.h"
 #include "resolver/base/status_macros.h"
 #include "resolver/registry/reference.h"
-#include "toml++/toml.h"
 
 namespace nodefit {
 namespace {
@@ -113,19 +113,6 @@ bool IsHeaderAt(const std::vector<absl::string_view>& lines,
 }
 
 // --- TOML tree --------------------------------------------------------------
-
-[[nodiscard]] absl::StatusOr<toml::table> ParseToml(absl::string_view content,
-                                                    absl::string_view path) {
-  // Debian's libtomlplusplus is built with exceptions, so parse errors are
-  // thrown; they stop here.
-  try {
-    return toml::parse(Std(content), Std(path));
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cannot parse ", path, ": line ", e.source().begin.line, ", column ",
-        e.source().begin.column, ": ", Absl(e.description())));
-  }
-}
 
 // Calls fn(node) on every node below `node`, depth first.
 template <typename Fn>
@@ -795,6 +782,46 @@ std::string NodefitHostBlock(absl::string_view address,
 
 absl::Status CheckHostsToml(absl::string_view content, absl::string_view path) {
   return ParseToml(content, path).status();
+}
+
+absl::Status CheckNodefitFirst(absl::string_view content,
+                               absl::string_view path,
+                               absl::string_view address) {
+  ASSIGN_OR_RETURN(const toml::table tree, ParseToml(content, path));
+  const toml::node* ours = FindHost(tree, address);
+  if (ours == nullptr || !ours->is_table()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " does not name nodefit's host ", address));
+  }
+  // containerd orders hosts by where they appear in the file.
+  for (const auto& [key, host] : *tree.get_as<toml::table>("host")) {
+    if (host.source().begin < ours->source().begin) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": containerd tries host \"", Absl(key.str()),
+                       "\" before nodefit's ", address));
+    }
+  }
+  // No capabilities key means all of them (containerd's hosts.go).
+  const toml::array* capabilities =
+      ours->as_table()->get_as<toml::array>("capabilities");
+  if (ours->as_table()->get("capabilities") == nullptr) {
+    return absl::OkStatus();
+  }
+  for (const char* needed : {"pull", "resolve"}) {
+    bool found = false;
+    if (capabilities != nullptr) {
+      for (const toml::node& c : *capabilities) {
+        if (c.value<std::string>() == needed) found = true;
+      }
+    }
+    if (!found) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": nodefit's host lacks the \"", needed,
+          "\" capability (containerd asks only hosts with pull and "
+          "resolve to resolve a tag)"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> AddNodefitHost(absl::string_view content,

@@ -58,6 +58,14 @@ std::string NodefitHostBlock(absl::string_view address,
 [[nodiscard]] absl::Status CheckHostsToml(absl::string_view content,
                                           absl::string_view path);
 
+// Whether containerd, reading `content`, tries nodefit's host at `address`
+// before any other host, with the pull and resolve capabilities.
+// FailedPrecondition naming what is wrong; InvalidArgument when it does not
+// parse.
+[[nodiscard]] absl::Status CheckNodefitFirst(absl::string_view content,
+                                             absl::string_view path,
+                                             absl::string_view address);
+
 // `content` with nodefit's host added as its first host; `content` itself
 // when it already has host."<address>". InvalidArgument when it does not
 // parse; FailedPrecondition when nodefit's host cannot be put first without

@@ -45,6 +45,11 @@ Metrics::Metrics() {
       "Calls to the CRI face by method and gRPC status code.",
       {"method", "code"},
       {}};
+  families_["nodefit_bypassed_pulls_total"] = {
+      "Image records containerd created or updated without asking nodefit, "
+      "by namespace.",
+      {"namespace"},
+      {}};
 }
 
 void Metrics::Add(const std::string& family, std::vector<std::string> labels) {
@@ -71,6 +76,10 @@ void Metrics::CountHttp(absl::string_view route, int code) {
 
 void Metrics::CountCri(absl::string_view method, absl::string_view code) {
   Add("nodefit_cri_requests_total", {std::string(method), std::string(code)});
+}
+
+void Metrics::CountBypass(absl::string_view ns) {
+  Add("nodefit_bypassed_pulls_total", {std::string(ns)});
 }
 
 void Metrics::ObserveSelection(absl::Duration duration) {

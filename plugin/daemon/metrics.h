@@ -8,6 +8,8 @@
 //   nodefit_selection_seconds                 histogram of Select() time
 //   nodefit_http_requests_total{route,code}   the HTTP face's requests
 //   nodefit_cri_requests_total{method,code}   the CRI face's calls
+//   nodefit_bypassed_pulls_total{namespace}   image records containerd made
+//                                             without asking nodefit
 // Thread-safe.
 #ifndef NODEFIT_PLUGIN_DAEMON_METRICS_H_
 #define NODEFIT_PLUGIN_DAEMON_METRICS_H_
@@ -35,6 +37,7 @@ class Metrics {
   void ObserveSelection(absl::Duration duration);
   void CountHttp(absl::string_view route, int code);
   void CountCri(absl::string_view method, absl::string_view code);
+  void CountBypass(absl::string_view ns);
 
   std::string Render() const;
 

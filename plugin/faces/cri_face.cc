@@ -582,8 +582,8 @@ absl::StatusOr<std::unique_ptr<CriFace>> CriFace::Start(
   face->upstream_ = NewContainerdChannel(options.containerd);
   std::shared_ptr<ContainerdClient> containerd =
       NewGrpcContainerdClient(face->upstream_);
-  auto pulls =
-      std::make_shared<PullHandler>(engines, containerd.get(), metrics, logger);
+  auto pulls = std::make_shared<PullHandler>(engines, containerd.get(), metrics,
+                                             logger, options.bypass);
   face->health_ =
       std::make_unique<HealthService>(containerd, options.health_interval);
   face->proxy_ = std::make_unique<ProxyService>(

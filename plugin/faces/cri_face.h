@@ -37,6 +37,9 @@ struct CriFaceOptions {
   std::string listen = "unix:///run/nodefit/cri.sock";
   std::string containerd = "unix:///run/containerd/containerd.sock";
   absl::Duration health_interval = absl::Seconds(1);
+  // Told about every image PullImage is asked for (may be null; must
+  // outlive the face).
+  BypassDetector* bypass = nullptr;
 };
 
 class HealthService;

@@ -57,6 +57,7 @@ PullAction PullHandler::HandleUncached(const std::string& request,
     }
     return forward;  // e.g. a sha512 digest: containerd's business
   }
+  if (bypass_ != nullptr) bypass_->Asked(*reference);
   const std::shared_ptr<const Engine> engine = engines_->Get();
   if (engine == nullptr) return forward;
   const runtime::v1::AuthConfig& auth = pull.auth();

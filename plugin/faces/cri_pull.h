@@ -23,6 +23,7 @@
 #include <string>
 
 #include "plugin/containerd/containerd_client.h"
+#include "plugin/daemon/bypass.h"
 #include "plugin/daemon/engine.h"
 #include "plugin/daemon/log.h"
 #include "plugin/daemon/metrics.h"
@@ -42,12 +43,15 @@ struct PullAction {
 class PullHandler {
  public:
   // All pointers must outlive the handler.
+  // `bypass` (may be null) is told about every image it is asked to pull.
   PullHandler(const EngineSlot* engines, ContainerdClient* containerd,
-              Metrics* metrics, Logger* logger)
+              Metrics* metrics, Logger* logger,
+              BypassDetector* bypass = nullptr)
       : engines_(engines),
         containerd_(containerd),
         metrics_(metrics),
-        logger_(logger) {}
+        logger_(logger),
+        bypass_(bypass) {}
 
   // Blocking. `request` is the serialized PullImageRequest; `options` carry
   // the caller's metadata and deadline for the calls made to containerd.
@@ -64,6 +68,7 @@ class PullHandler {
   ContainerdClient* const containerd_;
   Metrics* const metrics_;
   Logger* const logger_;
+  BypassDetector* const bypass_;
 
   SingleFlight<PullAction> flights_;
 };

@@ -106,10 +106,12 @@ std::string EmptyIndex(const std::string& reason) {
 
 }  // namespace
 
-HttpFace::HttpFace(const EngineSlot* engines, Metrics* metrics, Logger* logger)
+HttpFace::HttpFace(const EngineSlot* engines, Metrics* metrics, Logger* logger,
+                   BypassDetector* bypass)
     : engines_(engines),
       metrics_(metrics),
       logger_(logger),
+      bypass_(bypass),
       server_(std::make_unique<httplib::Server>()),
       no_match_(std::make_unique<NoMatchStore>()) {}
 
@@ -137,7 +139,8 @@ absl::StatusOr<std::unique_ptr<HttpFace>> HttpFace::Start(
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
-  std::unique_ptr<HttpFace> face(new HttpFace(engines, metrics, logger));
+  std::unique_ptr<HttpFace> face(
+      new HttpFace(engines, metrics, logger, options.bypass));
   httplib::Server& server = *face->server_;
   const int threads = std::max(1, options.threads);
   server.new_task_queue = [threads] {
@@ -256,6 +259,7 @@ void HttpFace::HandleTag(const httplib::Request& req, httplib::Response& res,
       ref.repository.find('/') == std::string::npos) {
     ref.repository = "library/" + ref.repository;
   }
+  if (bypass_ != nullptr) bypass_->Asked(ref);
   const std::shared_ptr<const Engine> engine = engines_->Get();
   if (engine == nullptr) {
     Error(res, 404, "MANIFEST_UNKNOWN", "nodefit is starting");

@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "plugin/daemon/bypass.h"
 #include "plugin/daemon/engine.h"
 #include "plugin/daemon/log.h"
 #include "plugin/daemon/metrics.h"
@@ -44,6 +45,9 @@ namespace nodefit {
 struct HttpFaceOptions {
   std::string listen = "127.0.0.1:5055";  // host:port; port 0 picks one
   int threads = 8;
+  // Told about every tag the face is asked to resolve (may be null; must
+  // outlive the face).
+  BypassDetector* bypass = nullptr;
 };
 
 class NoMatchStore;
@@ -65,7 +69,8 @@ class HttpFace {
   void Stop();
 
  private:
-  HttpFace(const EngineSlot* engines, Metrics* metrics, Logger* logger);
+  HttpFace(const EngineSlot* engines, Metrics* metrics, Logger* logger,
+           BypassDetector* bypass);
   void Install();
   void HandleTag(const httplib::Request& req, httplib::Response& res,
                  const std::string& repository, const std::string& tag);
@@ -73,6 +78,7 @@ class HttpFace {
   const EngineSlot* const engines_;
   Metrics* const metrics_;
   Logger* const logger_;
+  BypassDetector* const bypass_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<NoMatchStore> no_match_;
   std::thread thread_;

@@ -395,7 +395,8 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
                      return absl::OkStatus();
                    }}});
         }},
-       {"http", [&](const Json& v, absl::string_view k) -> absl::Status {
+       {"http",
+        [&](const Json& v, absl::string_view k) -> absl::Status {
           RETURN_IF_ERROR(r.Object(v, k));
           const Reader h = r.Child(k);
           return h.Keys(
@@ -403,6 +404,49 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
                    [&](const Json& x, absl::string_view key) -> absl::Status {
                      RETURN_IF_ERROR(h.String(x, key, &config.http.listen));
                      return CheckHostPort(h, key, config.http.listen);
+                   }}});
+        }},
+       {"containerd",
+        [&](const Json& v, absl::string_view k) -> absl::Status {
+          RETURN_IF_ERROR(r.Object(v, k));
+          const Reader c = r.Child(k);
+          return c.Keys(
+              v, {{"config",
+                   [&](const Json& x, absl::string_view key) {
+                     return c.NonEmptyString(x, key, &config.containerd.config);
+                   }},
+                  {"binary", [&](const Json& x, absl::string_view key) {
+                     return c.NonEmptyString(x, key, &config.containerd.binary);
+                   }}});
+        }},
+       {"bypass", [&](const Json& v, absl::string_view k) -> absl::Status {
+          RETURN_IF_ERROR(r.Object(v, k));
+          const Reader b = r.Child(k);
+          return b.Keys(
+              v, {{"watch",
+                   [&](const Json& x, absl::string_view key) {
+                     return b.Bool(x, key, &config.bypass.watch);
+                   }},
+                  {"namespaces",
+                   [&](const Json& x, absl::string_view key) -> absl::Status {
+                     config.bypass.namespaces.clear();
+                     RETURN_IF_ERROR(
+                         b.StringList(x, key, &config.bypass.namespaces));
+                     if (config.bypass.namespaces.empty()) {
+                       return b.Error(key,
+                                      "name at least one namespace, or "
+                                      "set \"watch\": false");
+                     }
+                     return absl::OkStatus();
+                   }},
+                  {"window_s",
+                   [&](const Json& x, absl::string_view key) -> absl::Status {
+                     RETURN_IF_ERROR(b.Int(x, key, &config.bypass.window_s));
+                     if (config.bypass.window_s < 1 ||
+                         config.bypass.window_s > 86'400) {
+                       return b.Error(key, "must be within 1..86400 seconds");
+                     }
+                     return absl::OkStatus();
                    }}});
         }}}));
 

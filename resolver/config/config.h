@@ -69,6 +69,21 @@ struct HttpConfig {
   std::string listen = "127.0.0.1:5055";
 };
 
+// Where this node's containerd keeps its config and binary: `nodefit
+// doctor`, `hosts install` and the bypass warning read its effective
+// config from them (`<binary> --config <config> config dump`).
+struct ContainerdConfig {
+  std::string config = "/etc/containerd/config.toml";
+  std::string binary = "containerd";
+};
+
+// Watching containerd's image events for pulls that went around nodefit.
+struct BypassConfig {
+  bool watch = true;
+  std::vector<std::string> namespaces = {"k8s.io"};
+  int window_s = 600;  // a record this long after nodefit was asked is ours
+};
+
 struct Config {
   std::string source;  // the file it came from, for messages
 
@@ -86,6 +101,8 @@ struct Config {
   NfdConfig nfd;
   CriConfig cri;
   HttpConfig http;
+  ContainerdConfig containerd;
+  BypassConfig bypass;
 
   // The node as configured: `platform` (or the build's platform) plus
   // `features`. Detection, when on, is merged by the caller.

@@ -118,6 +118,19 @@ class HostsBinaryTest : public ::testing::Test {
         chmod(dir_.Write("127.0.0.1:5000/hosts.toml", kLocal).c_str(), 0600),
         0);
     dir_.Write("docker.io/mirror-ca.pem", "not really a certificate\n");
+    // This node's containerd reads the certs dir under test, so install
+    // has nothing to warn about (with Debian's containerd binary at hand;
+    // without one it cannot tell and stays silent too).
+    containerd_config_ = ContainerdConfig(dir_.path());
+  }
+
+  // A containerd config (version 2, 1.x) whose CRI reads `certs_dir`.
+  std::string ContainerdConfig(const std::string& certs_dir) const {
+    return config_dir_.Write(
+        "config.toml",
+        "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n"
+        "  config_path = \"" +
+            certs_dir + "\"\n");
   }
 
   std::string Path(const std::string& relative) const {
@@ -130,7 +143,8 @@ class HostsBinaryTest : public ::testing::Test {
     return testing::Run(argv);
   }
   testing::RunResult Install(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args = {"install", "--certs-dir", dir_.path()};
+    std::vector<std::string> args = {"install", "--certs-dir", dir_.path(),
+                                     "--containerd-config", containerd_config_};
     args.insert(args.end(), extra.begin(), extra.end());
     return Hosts(args);
   }
@@ -139,7 +153,26 @@ class HostsBinaryTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
+  testing::TempDir config_dir_;
+  std::string containerd_config_;
 };
+
+// When this node's containerd reads another directory, install says so.
+TEST_F(HostsBinaryTest, InstallWarnsWhenContainerdReadsAnotherDirectory) {
+  containerd_config_ = ContainerdConfig("/etc/elsewhere/certs.d");
+  const testing::RunResult install = Install();
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_THAT(install.err, HasSubstr("CRI pulls read hosts.toml from "
+                                     "/etc/elsewhere/certs.d, not from " +
+                                     dir_.path()));
+  const testing::RunResult unset = [&] {
+    containerd_config_ = config_dir_.Write("config.toml", "version = 2\n");
+    return Install();
+  }();
+  EXPECT_THAT(unset.err, HasSubstr("config_path is not set"));
+  EXPECT_THAT(unset.err, HasSubstr("fix: set config_path = "
+                                   "\"/etc/containerd/certs.d\""));
+}
 
 TEST_F(HostsBinaryTest, InstallThenRemoveIsByteIdentical) {
   const std::map<std::string, Entry> before = Snapshot(dir_.path());
