@@ -70,8 +70,9 @@ int RunHosts(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     options.address = flags.Get("address", options.address);
     options.registries = flags.GetAll("registry");
     status = InstallHosts(options, &report);
-    if (status.ok())
+    if (status.ok()) {
       WarnIfContainerdReadsElsewhere(options.certs_dir, flags, err);
+    }
   } else {
     // Remove undoes what install recorded, whatever flags install had.
     if (flags.Has("address") || flags.Has("registry") ||

@@ -53,6 +53,7 @@ bool NonEmptyTable(const toml::table* table, absl::string_view key) {
 
 std::string TableName(const std::vector<std::string>& path) {
   std::vector<std::string> parts;
+  parts.reserve(path.size());
   for (const std::string& key : path) {
     parts.push_back(absl::StrContains(key, '.') ? absl::StrCat("\"", key, "\"")
                                                 : key);

@@ -104,7 +104,8 @@ class RealNodeProbe : public NodeProbe {
       const std::string name = entry->d_name;
       struct stat st;
       if (name == "." || name == ".." ||
-          lstat((dir + "/" + name).c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+          lstat(absl::StrCat(dir, "/", name).c_str(), &st) != 0 ||
+          !S_ISDIR(st.st_mode)) {
         continue;
       }
       names.push_back(name);
@@ -331,8 +332,9 @@ absl::StatusOr<PullPath> InspectPullPath(const DoctorOptions& options,
                                          NodeProbe& probe) {
   absl::StatusOr<std::string> text =
       probe.ContainerdVersion(options.config.cri.containerd);
-  if (!text.ok())
+  if (!text.ok()) {
     text = probe.ContainerdBinaryVersion(options.containerd_binary);
+  }
   if (!text.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot tell containerd's version: it does not answer on ",
