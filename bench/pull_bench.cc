@@ -86,13 +86,12 @@ absl::Status RunPullBench(BenchEnv& env, Results* results) {
             nodefit,
             env.StartNodefit(
                 name, {{"registries", {{host, {{"endpoint", proxy->url()}}}}},
+                       {"http", {{"insecure_plain_http", false}}},
                        {"cri",
                         {{"listen", absl::StrCat("unix://", dir, "/n.sock")},
                          {"containerd", containerd->address()}}}}));
-        RETURN_IF_ERROR(testbed::RunCommand({env.nodefit_binary(), "hosts",
-                                             "install", "--certs-dir", certs,
-                                             "--address", nodefit->address()})
-                            .status());
+        RETURN_IF_ERROR(
+            testbed::RunCommand(nodefit->HostsInstall(certs)).status());
         if (mode == "nodefit" || mode == "nodefit_warm") {
           cri_address = absl::StrCat("unix://", dir, "/n.sock");
         }

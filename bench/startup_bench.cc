@@ -49,7 +49,9 @@ absl::StatusOr<double> StartOnce(BenchEnv& env, const std::string& name,
   const int port = testbed::FreePort();
   nlohmann::json config = BenchEnv::BaseConfig();
   config["detect"] = detect;
-  config["http"] = {{"listen", absl::StrCat("127.0.0.1:", port)}};
+  config["http"] = {{"listen", absl::StrCat("127.0.0.1:", testbed::FreePort())},
+                    {"health_listen", absl::StrCat("127.0.0.1:", port)},
+                    {"insecure_plain_http", true}};
   config["cri"] = {
       {"listen", absl::StrCat("unix://", dir, "/", name, ".sock")},
       {"containerd", absl::StrCat("unix://", dir, "/no-containerd.sock")}};

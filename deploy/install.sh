@@ -12,7 +12,7 @@
 #   NODEFIT_UNITDIR    the unit's directory [/etc/systemd/system]
 #   NODEFIT_CERTS_DIR  containerd's config_path [/etc/containerd/certs.d]
 #   NODEFIT_ADDRESS    nodefit's registry host, as http.listen says
-#                      [http://127.0.0.1:5055]
+#                      [https://127.0.0.1:505]
 #   NODEFIT_BINARY     the binary to install [../build/plugin/nodefit from
 #                      this script, else ./nodefit beside it]
 # systemctl runs only when NODEFIT_ROOT is / and systemd is running.
@@ -25,7 +25,7 @@ bindir=${NODEFIT_BINDIR:-/usr/local/bin}
 etcdir=${NODEFIT_ETCDIR:-/etc/nodefit}
 unitdir=${NODEFIT_UNITDIR:-/etc/systemd/system}
 certs_dir=${NODEFIT_CERTS_DIR:-/etc/containerd/certs.d}
-address=${NODEFIT_ADDRESS:-http://127.0.0.1:5055}
+address=${NODEFIT_ADDRESS:-https://127.0.0.1:505}
 binary=${NODEFIT_BINARY:-}
 if [ -z "$binary" ]; then
   binary=$here/../build/plugin/nodefit
@@ -117,15 +117,28 @@ config=$root$etcdir/config.json
 if [ -e "$config" ]; then
   say "$config: kept (an existing config is never replaced)"
 else
-  place "$here/config.json" "$config" 0644
+  # It may come to hold registry passwords: root's only.
+  place "$here/config.json" "$config" 0600
 fi
 
 unit=$(mktemp)
 trap 'rm -f "$unit"' EXIT
 sed -e "s|/usr/local/bin/nodefit|$bindir/nodefit|" \
     -e "s|/etc/nodefit/config.json|$etcdir/config.json|" \
+    -e "s|/etc/containerd/certs.d|$certs_dir|" \
     "$here/systemd/nodefit.service" >"$unit"
 place "$unit" "$root$unitdir/nodefit.service" 0644
+
+# The node's PKI for the resolver face's mutual TLS (kept if there is one;
+# uninstall.sh removes the one it made).
+pki=$root$etcdir/pki
+if [ ! -e "$pki" ]; then
+  record pki - "$pki"
+  "$root$bindir/nodefit" pki init --dir "$pki" >/dev/null
+  say "$pki: created (the node CA, nodefit's and containerd's certificates)"
+else
+  say "$pki: kept"
+fi
 
 # Serve first, so containerd finds nodefit once its host is in hosts.toml.
 if [ -z "$root" ] && [ -d /run/systemd/system ]; then
@@ -144,8 +157,10 @@ fi
 # `hosts install` needs the directory; created here, it is removed again
 # by uninstall.sh when empty.
 make_dir "$root$certs_dir"
+pki_flags=()
+case $address in https://*) pki_flags=(--pki-dir "$pki") ;; esac
 "$root$bindir/nodefit" hosts install --certs-dir "$root$certs_dir" \
-  --address "$address"
+  --address "$address" "${pki_flags[@]}"
 
 containerd_config=$root/etc/containerd/config.toml
 cat <<EOF

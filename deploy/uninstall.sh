@@ -70,6 +70,10 @@ for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
   path=$root$path
   case $kind in
     dir) dirs+=("$path") ;;
+    pki)
+      rm -rf "$path"
+      say "$path: removed (the node CA and certificates install.sh made)"
+      ;;
     created)
       if [ ! -e "$path" ]; then
         :

@@ -103,10 +103,11 @@ TEST(BypassTest, AConfigPathListOnTheTransferServiceGoesAroundNodefit) {
       << (*nodefit)->log();
 
   // hosts install names the problem where it can tell.
-  absl::StatusOr<std::string> installed = testbed::RunCommand(
-      {NODEFIT_BINARY, "hosts", "install", "--certs-dir", certs, "--address",
-       (*nodefit)->address(), "--containerd-config",
-       (*containerd)->config_path(), "--containerd-bin", peer.containerd()});
+  std::vector<std::string> install = (*nodefit)->HostsInstall(certs);
+  install.insert(install.end(),
+                 {"--containerd-config", (*containerd)->config_path(),
+                  "--containerd-bin", peer.containerd()});
+  absl::StatusOr<std::string> installed = testbed::RunCommand(install);
   ASSERT_TRUE(installed.ok()) << installed.status();
   if (bypassed) {
     EXPECT_THAT(*installed, HasSubstr("warning: config_path is \"" + certs +

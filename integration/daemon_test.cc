@@ -145,9 +145,9 @@ class DaemonTest : public ::testing::Test {
   }
 
   // The digest the HTTP face answers for cv/tf:latest.
-  static std::string Head(int port) {
-    httplib::Client client("127.0.0.1", port);
-    auto res = client.Head(
+  static std::string Head(const testbed::NodefitProcess& nodefit) {
+    std::unique_ptr<httplib::Client> client = nodefit.FaceClient();
+    auto res = client->Head(
         ("/v2/cv/tf/manifests/latest?ns=" + registry_->host_port()).c_str());
     return res && res->status == 200
                ? res->get_header_value("Docker-Content-Digest")
@@ -173,7 +173,7 @@ TEST_F(DaemonTest, SighupReloadsAndABrokenConfigKeepsTheOldOne) {
   ASSERT_TRUE(p.ok()) << p.status();
   testbed::NodefitProcess& nodefit = **p;
   EXPECT_TRUE(notify.WaitFor("READY=1", absl::Seconds(5)));
-  EXPECT_EQ(Head(port), tf_->Find("skylake")->manifest_digest);
+  EXPECT_EQ(Head(**p), tf_->Find("skylake")->manifest_digest);
 
   // A new node profile, same addresses: takes effect without a restart.
   std::ofstream(nodefit.config_path())
@@ -187,7 +187,7 @@ TEST_F(DaemonTest, SighupReloadsAndABrokenConfigKeepsTheOldOne) {
           [&] { return absl::StrContains(nodefit.log(), "config reloaded"); },
           absl::Seconds(5), "reload")
           .ok());
-  EXPECT_EQ(Head(port),
+  EXPECT_EQ(Head(**p),
             tf_->Find("broadwell-nvcap52-nvidia39644")->manifest_digest);
 
   // A broken config: logged, refused, the previous one still serves.
@@ -200,7 +200,7 @@ TEST_F(DaemonTest, SighupReloadsAndABrokenConfigKeepsTheOldOne) {
           .ok());
   EXPECT_THAT(nodefit.log(), HasSubstr("key \\\"features\\\": expected array"));
   EXPECT_TRUE(nodefit.process().Running());
-  EXPECT_EQ(Head(port),
+  EXPECT_EQ(Head(**p),
             tf_->Find("broadwell-nvcap52-nvidia39644")->manifest_digest);
 
   EXPECT_EQ(nodefit.Stop(), 0);

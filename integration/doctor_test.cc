@@ -82,9 +82,7 @@ class DoctorIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(p.ok()) << p.status();
     nodefit_ = p->release();
     ASSERT_TRUE(
-        testbed::RunCommand({NODEFIT_BINARY, "hosts", "install", "--certs-dir",
-                             d + "/certs.d", "--address", nodefit_->address()})
-            .ok());
+        testbed::RunCommand(nodefit_->HostsInstall(d + "/certs.d")).ok());
     std::ofstream(d + "/kubelet.yaml")
         << "apiVersion: kubelet.config.k8s.io/v1beta1\n"
         << "kind: KubeletConfiguration\n"
@@ -207,12 +205,42 @@ TEST_F(DoctorIntegrationTest, AHostsTomlThatSkipsNodefit) {
 }
 
 TEST_F(DoctorIntegrationTest, TheHttpFaceNotAnswering) {
-  const int port = testbed::FreePort();
-  const Report report =
-      Doctor({{"http", {{"listen", absl::StrCat("127.0.0.1:", port)}}}});
+  const Report report = Doctor(
+      {{"http",
+        {{"listen", absl::StrCat("127.0.0.1:", testbed::FreePort())},
+         {"health_listen", absl::StrCat("127.0.0.1:", testbed::FreePort())}}}});
   EXPECT_EQ(report.exit_code, 1);
   EXPECT_THAT(report.Problem("http-face"),
               HasSubstr("nodefit's resolver face does not answer"));
+}
+
+// The node PKI: a key readable by others, and a server certificate that
+// expires within the warning period (issued with the openssl CLI by the
+// node CA), each a problem with the rotate command as its fix.
+TEST_F(DoctorIntegrationTest, TheCertificatesTheirModesAndExpiry) {
+  const std::string pki = *dir_ + "/pki-copy";
+  const std::string original = (*config_)["http"]["pki_dir"];
+  ASSERT_TRUE(testbed::RunCommand({"cp", "-a", original, pki}).ok());
+  ASSERT_EQ(chmod((pki + "/client-key.pem").c_str(), 0644), 0);
+  // A request for the existing server key, then a short certificate.
+  absl::StatusOr<std::string> csr = testbed::RunCommand(
+      {"openssl", "req", "-new", "-key", pki + "/server-key.pem", "-subj",
+       "/CN=127.0.0.1", "-out", pki + "/server.csr"});
+  ASSERT_TRUE(csr.ok()) << csr.status();
+  absl::StatusOr<std::string> issued = testbed::RunCommand(
+      {"openssl", "x509", "-req", "-in", pki + "/server.csr", "-days", "10",
+       "-CA", pki + "/ca.pem", "-CAkey", pki + "/ca-key.pem", "-set_serial",
+       "7", "-out", pki + "/server.pem"});
+  ASSERT_TRUE(issued.ok()) << issued.status();
+  const Report report = Doctor({{"http", {{"pki_dir", pki}}}});
+  EXPECT_EQ(report.exit_code, 1);
+  EXPECT_TRUE(report.OthersFine("tls")) << report.text;
+  EXPECT_THAT(report.text,
+              HasSubstr(pki + "/client-key.pem must be a regular file of uid "
+                              "0 with mode 0600"));
+  EXPECT_THAT(report.text, HasSubstr(pki + "/server.pem expires on "));
+  EXPECT_THAT(report.text, HasSubstr("nodefit pki rotate --dir " + pki));
+  EXPECT_THAT(report.text, HasSubstr(pki + "/ca.pem valid until"));
 }
 
 TEST_F(DoctorIntegrationTest, TheCriFaceNotAnswering) {

@@ -29,9 +29,10 @@ const std::string kIndex = nlohmann::json{
      nlohmann::json::array()}}.dump();
 
 std::unique_ptr<RegistryClient> Client(
-    const HttpTestServer& registry,
-    absl::Duration timeout = absl::Seconds(10)) {
+    const HttpTestServer& registry, absl::Duration timeout = absl::Seconds(10),
+    bool allow_internal_redirects = false) {
   RegistryClientOptions options;
+  options.allow_internal_redirects = allow_internal_redirects;
   options.registries[registry.HostPort()].username = "user";
   options.registries[registry.HostPort()].password = kPassword;
   options.request_timeout = timeout;
@@ -122,8 +123,21 @@ TEST(RegistrySecurityTest, RedirectToAnotherHostCarriesNoAuthorization) {
       });
   registry.Start();
 
-  // Twice: the first resolution GETs the new tag, the second HEADs it.
-  std::unique_ptr<RegistryClient> client = Client(registry);
+  // Plain http to another (here loopback) host: refused by default, and
+  // the other host sees nothing.
+  {
+    std::unique_ptr<RegistryClient> strict = Client(registry);
+    absl::StatusOr<Resolution> refused = Resolve(*strict, registry);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_THAT(std::string(refused.status().message()),
+                HasSubstr("another host over plain http"));
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(other_auth.empty());
+  }
+  // Allowed by config: followed, without the credentials. Twice: the
+  // first resolution GETs the new tag, the second HEADs it.
+  std::unique_ptr<RegistryClient> client =
+      Client(registry, absl::Seconds(10), /*allow_internal_redirects=*/true);
   absl::StatusOr<Resolution> r = Resolve(*client, registry);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->document->digest, digest);

@@ -131,8 +131,7 @@ class ResolverFaceTest : public ::testing::Test {
         << "server = \"" << registry_->url() << "\"\n";
     (*certs_before_)[name] = Snapshot(certs);
     absl::StatusOr<std::string> installed =
-        testbed::RunCommand({NODEFIT_BINARY, "hosts", "install", "--certs-dir",
-                             certs, "--address", (*p)->address()});
+        testbed::RunCommand((*p)->HostsInstall(certs));
     EXPECT_TRUE(installed.ok()) << installed.status();
     return p->release();
   }

@@ -126,9 +126,7 @@ int Run(const std::string& dir, const std::string& nodefit) {
                {"containerd", (*containerd)->address()}}}});
     if (!p.ok()) return Fail("nodefit " + node.name, p.status());
     if (absl::Status s =
-            testbed::RunCommand({nodefit, "hosts", "install", "--certs-dir",
-                                 certs, "--address", (*p)->address()})
-                .status();
+            testbed::RunCommand((*p)->HostsInstall(certs)).status();
         !s.ok()) {
       return Fail("nodefit hosts install", s);
     }

@@ -41,7 +41,7 @@ const Command* FindCommand(absl::string_view name) {
 const std::vector<Command>& Commands() {
   static const std::vector<Command>* const kCommands = new std::vector<Command>{
       SelectCommand(), ServeCommand(),  ExplainCommand(), FeaturesCommand(),
-      HostsCommand(),  DoctorCommand(), VersionCommand()};
+      HostsCommand(),  DoctorCommand(), PkiCommand(),     VersionCommand()};
   return *kCommands;
 }
 

@@ -1,14 +1,19 @@
 // `nodefit hosts install|remove`: puts nodefit's registry host first in
 // containerd's hosts.toml files, and takes it out again
 // (plugin/containerd/hosts_toml.h).
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "plugin/cli/cli.h"
 #include "plugin/cli/commands.h"
 #include "plugin/containerd/hosts_toml.h"
+#include "plugin/tls/pki.h"
 
 namespace nodefit {
 
@@ -54,12 +59,15 @@ int RunHosts(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   };
   if (flags.positional.size() != 1) {
-    return usage_error("expected one action: install or remove");
+    return usage_error(
+        "expected one action: install, remove, suspend or resume");
   }
   const std::string& action = flags.positional[0];
-  if (action != "install" && action != "remove") {
-    return usage_error(absl::StrCat("unknown action \"", action,
-                                    "\"; expected install or remove"));
+  if (action != "install" && action != "remove" && action != "suspend" &&
+      action != "resume") {
+    return usage_error(
+        absl::StrCat("unknown action \"", action,
+                     "\"; expected install, remove, suspend or resume"));
   }
   if (!flags.Has("certs-dir")) return usage_error("--certs-dir is required");
   HostsReport report;
@@ -69,17 +77,54 @@ int RunHosts(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     options.certs_dir = flags.Get("certs-dir");
     options.address = flags.Get("address", options.address);
     options.registries = flags.GetAll("registry");
+    // What install would refuse, refused before the PKI is made.
+    absl::Status valid = ValidateNodefitAddress(options.address);
+    for (const std::string& registry : options.registries) {
+      if (valid.ok()) valid = ValidateHostsDirName(registry);
+    }
+    struct stat certs_dir;
+    if (valid.ok() && (stat(options.certs_dir.c_str(), &certs_dir) != 0 ||
+                       !S_ISDIR(certs_dir.st_mode))) {
+      valid = absl::InvalidArgumentError(absl::StrCat(
+          "--certs-dir ", options.certs_dir, " is not a directory"));
+    }
+    if (!valid.ok()) {
+      err << "nodefit hosts install: " << valid.message() << "\n";
+      return kExitUsage;
+    }
+    if (absl::StartsWith(options.address, "https://")) {
+      // Mutual TLS: the node's PKI, made once and kept across reinstalls.
+      absl::StatusOr<Config> config = LoadConfigForCli(ParsedFlags());
+      const PkiPaths pki{flags.Get(
+          "pki-dir", config.ok() ? config->http.pki_dir : kDefaultPkiDir)};
+      PkiReport made;
+      if (absl::Status s = EnsurePki(pki, absl::Now(), &made); !s.ok()) {
+        err << "nodefit hosts install: " << s.message() << "\n";
+        return absl::IsFailedPrecondition(s) ? kExitUsage : kExitFailure;
+      }
+      for (const std::string& line : made.lines) out << line << "\n";
+      options.ca = pki.ca_cert();
+      options.client_cert = pki.client_cert();
+      options.client_key = pki.client_key();
+    } else if (flags.Has("pki-dir")) {
+      return usage_error("--pki-dir goes with an https:// --address");
+    }
     status = InstallHosts(options, &report);
     if (status.ok()) {
       WarnIfContainerdReadsElsewhere(options.certs_dir, flags, err);
     }
   } else {
-    // Remove undoes what install recorded, whatever flags install had.
+    // The others undo or redo what install recorded, whatever flags install
+    // had.
     if (flags.Has("address") || flags.Has("registry") ||
-        flags.Has("containerd-config") || flags.Has("containerd-bin")) {
-      return usage_error("remove takes only --certs-dir");
+        flags.Has("containerd-config") || flags.Has("containerd-bin") ||
+        flags.Has("pki-dir")) {
+      return usage_error(absl::StrCat(action, " takes only --certs-dir"));
     }
-    status = RemoveHosts(flags.Get("certs-dir"), &report);
+    const std::string certs_dir = flags.Get("certs-dir");
+    status = action == "remove"    ? RemoveHosts(certs_dir, &report)
+             : action == "suspend" ? SuspendHosts(certs_dir, &report)
+                                   : ResumeHosts(certs_dir, &report);
   }
   for (const std::string& line : report.lines) out << line << "\n";
   for (const std::string& note : report.notes) {
@@ -102,15 +147,19 @@ Command HostsCommand() {
       "put nodefit first in containerd's hosts.toml files, or take it out",
       "usage: nodefit hosts install --certs-dir DIR [--address URL] "
       "[--registry HOST]...\n"
-      "                             [--containerd-config FILE] "
-      "[--containerd-bin PATH]\n"
-      "       nodefit hosts remove --certs-dir DIR\n\n"
+      "                             [--pki-dir DIR] [--containerd-config "
+      "FILE]\n"
+      "                             [--containerd-bin PATH]\n"
+      "       nodefit hosts remove --certs-dir DIR\n"
+      "       nodefit hosts suspend|resume --certs-dir DIR\n\n"
       "install makes nodefit the first registry host containerd tries: in "
       "each\nhosts.toml under DIR (containerd's config_path, usually "
       "/etc/containerd/certs.d)\nit inserts, with a comment line naming "
       "nodefit, the table\n\n"
       "  [host.\"URL\"]\n"
-      "    capabilities = [\"pull\", \"resolve\"]\n\n"
+      "    capabilities = [\"pull\", \"resolve\"]\n"
+      "    ca = \"PKI/ca.pem\"\n"
+      "    client = [[\"PKI/client.pem\", \"PKI/client-key.pem\"]]\n\n"
       "just before the file's first table (containerd tries hosts in file "
       "order), or\nat the end if it has none. Every other byte stays as it "
       "was; a file that\nalready has that host is left alone. Each file is "
@@ -121,12 +170,28 @@ Command HostsCommand() {
       "back, created\nfiles and directories are deleted. A file edited "
       "after install loses only\nnodefit's table and keeps the edits (said "
       "on stderr). Both are idempotent.\n\n"
+      "suspend takes nodefit's host out as remove does and notes how it was "
+      "installed\n(DIR/.nodefit-hosts-suspended.json); resume installs it "
+      "again. The systemd unit\nruns them when nodefit stops and starts, so "
+      "no entry outlives nodefit; both do\nnothing where nothing was "
+      "installed.\n\n"
+      "With an https URL (the default) the host is served with mutual TLS: "
+      "install\nfirst makes the node's PKI in --pki-dir if it is not there "
+      "(a CA, nodefit's\nserver certificate, containerd's client "
+      "certificate; kept across reinstalls,\nrenewed with `nodefit pki "
+      "rotate`), and names its files in the table (ca,\nclient). An "
+      "http:// URL gives the plain table, for tests only: any local user\n"
+      "can then talk to nodefit, or stand in for it.\n\n"
       "  --certs-dir DIR  containerd's hosts directory (required; install "
       "needs it\n"
       "                   to exist)\n"
       "  --address URL    nodefit's registry endpoint, http(s)://host:port "
       "(install;\n"
-      "                   default http://127.0.0.1:5055)\n"
+      "                   default https://127.0.0.1:505, http.listen's "
+      "default)\n"
+      "  --pki-dir DIR    the node's PKI (install with https; default "
+      "http.pki_dir,\n"
+      "                   /etc/nodefit/pki)\n"
       "  --registry HOST  only this registry's DIR/HOST/hosts.toml, "
       "created if absent;\n"
       "                   repeatable; _default is the fallback file "
@@ -151,6 +216,7 @@ Command HostsCommand() {
       {{"certs-dir"},
        {"address"},
        {"registry"},
+       {"pki-dir"},
        {"containerd-config"},
        {"containerd-bin"}},
       &RunHosts};

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "plugin/cli/cli.h"
 #include "plugin/cli/commands.h"
 #include "plugin/containerd/image_events.h"
@@ -26,13 +28,35 @@
 #include "plugin/doctor/doctor.h"
 #include "plugin/faces/cri_face.h"
 #include "plugin/faces/http_face.h"
+#include "plugin/tls/pki.h"
 #include "resolver/base/clock.h"
+#include "resolver/base/limits.h"
 #include "resolver/detect/detect_node.h"
 
 namespace nodefit {
 namespace {
 
 constexpr absl::Duration kShutdownGrace = absl::Seconds(20);
+
+// A config holding registry passwords or tokens must be readable by root
+// only: warn (at every start) when group or others can read it.
+void WarnIfSecretsExposed(const Config& config, Logger& logger) {
+  bool secrets = false;
+  for (const auto& [host, registry] : config.registries) {
+    secrets = secrets || !registry.password.empty() ||
+              !registry.identity_token.empty();
+  }
+  struct stat st;
+  if (!secrets || config.source.empty() ||
+      stat(config.source.c_str(), &st) != 0 || (st.st_mode & 077) == 0) {
+    return;
+  }
+  logger.Warning(
+      "the config holds registry credentials and is readable by group or "
+      "others; chmod 600 it",
+      {{"config", config.source},
+       {"mode", absl::StrFormat("%04o", st.st_mode & 0777)}});
+}
 
 // The likely cause of a bypass (the doctor's containerd-config findings),
 // worked out at most once a minute: it runs `containerd config dump`.
@@ -119,6 +143,8 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   Metrics metrics;
+  SetLimitReporter(
+      [&metrics](absl::string_view limit) { metrics.CountLimit(limit); });
   absl::StatusOr<std::unique_ptr<HttpClient>> http_client = NewCurlHttpClient();
   if (!http_client.ok()) {
     logger.Error("cannot start",
@@ -137,6 +163,7 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   EngineSlot engines;
   engines.Set(*engine);
   const Config& config = (*engine)->config;
+  WarnIfSecretsExposed(config, logger);
 
   // Pulls containerd makes without asking nodefit (config.bypass; changes
   // take effect on restart).
@@ -152,6 +179,27 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
 
   HttpFaceOptions http_options;
   http_options.listen = config.http.listen;
+  http_options.health_listen = config.http.health_listen;
+  if (config.http.insecure_plain_http) {
+    logger.Warning(
+        "http.insecure_plain_http: the resolver face speaks plain HTTP, and "
+        "any local user can ask it (and stand in for it); for tests only",
+        {{"address", config.http.listen}});
+  } else {
+    const PkiPaths pki{config.http.pki_dir};
+    http_options.tls =
+        TlsServerOptions{pki.server_cert(), pki.server_key(), pki.ca_cert()};
+  }
+  http_options.limits.workers = config.limits.http_workers;
+  http_options.limits.max_connections = config.limits.http_max_connections;
+  http_options.limits.max_pending = config.limits.http_max_pending;
+  http_options.limits.request_timeout =
+      absl::Milliseconds(config.limits.http_request_timeout_ms);
+  http_options.limits.max_headers = config.limits.http_max_headers;
+  http_options.limits.max_header_bytes =
+      static_cast<size_t>(config.limits.http_max_header_bytes);
+  http_options.no_match_bytes =
+      static_cast<size_t>(config.limits.no_match_bytes);
   http_options.bypass = bypass.get();
   absl::StatusOr<std::unique_ptr<HttpFace>> http_face =
       HttpFace::Start(http_options, &engines, &metrics, &logger);
@@ -161,12 +209,20 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     err << "nodefit serve: " << http_face.status().message() << "\n";
     return kExitFailure;
   }
-  logger.Info("http face listening", {{"address", config.http.listen},
-                                      {"port", (*http_face)->port()}});
+  logger.Info("http face listening",
+              {{"address", config.http.listen},
+               {"port", (*http_face)->port()},
+               {"tls", !config.http.insecure_plain_http},
+               {"health", config.http.health_listen},
+               {"health_port", (*http_face)->health_port()}});
   CriFaceOptions cri_options;
   cri_options.listen = config.cri.listen;
   cri_options.containerd = config.cri.containerd;
   cri_options.bypass = bypass.get();
+  cri_options.socket_group = config.cri.socket_group;
+  cri_options.pull_workers = config.limits.cri_pull_workers;
+  cri_options.pull_queue = config.limits.cri_pull_queue;
+  cri_options.max_message_bytes = config.limits.cri_max_message_bytes;
   absl::StatusOr<std::unique_ptr<CriFace>> cri_face =
       CriFace::Start(cri_options, &engines, &metrics, &logger);
   if (!cri_face.ok()) {
@@ -237,6 +293,11 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
         logger.Warning("listen addresses changed; they take effect on restart");
       }
       engines.Set(*std::move(next));
+      // Certificates rotated with `nodefit pki rotate` take effect here.
+      if (absl::Status tls = (*http_face)->ReloadTls(); !tls.ok()) {
+        logger.Error("TLS files did not load; the previous ones stay",
+                     {{"error", std::string(tls.message())}});
+      }
       sd_notify(0, "READY=1\nSTATUS=serving");
       logger.Info("config reloaded");
       continue;

@@ -182,14 +182,37 @@ std::string CanonicalWithout(toml::table tree, absl::string_view address) {
   return out.str();
 }
 
-bool HasNodefitCapabilities(const toml::table& table) {
+// Whether `table` is exactly what NodefitHostBlock(host) writes.
+bool IsNodefitTable(const toml::table& table, const NodefitHost& host) {
   const toml::array* capabilities = table.get_as<toml::array>("capabilities");
-  if (table.size() != 1 || capabilities == nullptr ||
-      capabilities->size() != 2) {
+  const size_t keys = host.ca.empty() ? 1 : 3;
+  if (table.size() != keys || capabilities == nullptr ||
+      capabilities->size() != 2 ||
+      capabilities->get(0)->value<std::string>() != "pull" ||
+      capabilities->get(1)->value<std::string>() != "resolve") {
     return false;
   }
-  return capabilities->get(0)->value<std::string>() == "pull" &&
-         capabilities->get(1)->value<std::string>() == "resolve";
+  if (host.ca.empty()) return true;
+  const toml::array* client = table.get_as<toml::array>("client");
+  const toml::array* pair = client == nullptr || client->size() != 1
+                                ? nullptr
+                                : client->get(0)->as_array();
+  return table.get("ca") != nullptr &&
+         table.get("ca")->value<std::string>() == host.ca && pair != nullptr &&
+         pair->size() == 2 &&
+         pair->get(0)->value<std::string>() == host.client_cert &&
+         pair->get(1)->value<std::string>() == host.client_key;
+}
+
+// A TOML basic string holding `s` (paths: quotes and backslashes escaped).
+std::string TomlString(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
 }
 
 // Proves that `edited` is `original` plus nodefit's host, first by position,
@@ -197,7 +220,8 @@ bool HasNodefitCapabilities(const toml::table& table) {
 [[nodiscard]] absl::Status VerifyAdded(const toml::table& original,
                                        absl::string_view edited,
                                        absl::string_view path,
-                                       absl::string_view address) {
+                                       const NodefitHost& host) {
+  const std::string& address = host.address;
   auto cannot = [&](absl::string_view why) {
     return absl::FailedPreconditionError(
         absl::StrCat("cannot add nodefit's host to ", path,
@@ -211,8 +235,7 @@ bool HasNodefitCapabilities(const toml::table& table) {
   }
   const toml::node* ours = FindHost(*tree, address);
   const toml::table* table = ours == nullptr ? nullptr : ours->as_table();
-  if (table == nullptr || table->is_inline() ||
-      !HasNodefitCapabilities(*table)) {
+  if (table == nullptr || table->is_inline() || !IsNodefitTable(*table, host)) {
     return cannot("nodefit's table did not come out as written");
   }
   for (const auto& [key, host] : *tree->get_as<toml::table>("host")) {
@@ -294,21 +317,50 @@ int ModeOf(const FileInfo& info) {
   return static_cast<int>(info.st.st_mode & 07777);
 }
 
-// Writes atomically, then gives the file the owner the original had (a new
-// inode is owned by whoever wrote it).
-[[nodiscard]] absl::Status WriteLike(const std::string& path,
-                                     absl::string_view content,
-                                     const FileInfo& like) {
-  RETURN_IF_ERROR(WriteFileAtomically(path, content, ModeOf(like)));
-  if ((like.st.st_uid != geteuid() || like.st.st_gid != getegid()) &&
-      chown(path.c_str(), like.st.st_uid, like.st.st_gid) != 0) {
-    return ErrnoError("give the original owner to", path, errno);
+// A registry directory opened without following a symlink: every write
+// below goes through it (openat, renameat, unlinkat), so a directory or
+// file swapped for a symlink after it was checked is never written
+// through, and nothing outside the certs directory changes.
+class DirFd {
+ public:
+  [[nodiscard]] absl::Status Open(const std::string& dir) {
+    fd_ = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd_ < 0) {
+      return errno == ELOOP || errno == ENOTDIR
+                 ? absl::FailedPreconditionError(absl::StrCat(
+                       dir,
+                       " became a symlink or not a directory; nodefit "
+                       "leaves it alone"))
+                 : ErrnoError("open", dir, errno);
+    }
+    return absl::OkStatus();
   }
-  return absl::OkStatus();
+  ~DirFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string Base(const std::string& path) {
+  return path.substr(path.rfind('/') + 1);
 }
 
-[[nodiscard]] absl::Status RemoveFile(const std::string& path) {
-  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+// Writes `path` (in `dir`) atomically with the mode and owner `like` had:
+// both are set on the new file before it is renamed into place (a new
+// inode is owned by whoever wrote it).
+[[nodiscard]] absl::Status WriteLike(const DirFd& dir, const std::string& path,
+                                     absl::string_view content,
+                                     const FileInfo& like) {
+  return WriteFileAtomicallyAt(dir.fd(), Base(path), path, content,
+                               ModeOf(like), like.st.st_uid, like.st.st_gid);
+}
+
+[[nodiscard]] absl::Status RemoveFile(const DirFd& dir,
+                                      const std::string& path) {
+  if (unlinkat(dir.fd(), Base(path).c_str(), 0) != 0 && errno != ENOENT) {
     return ErrnoError("delete", path, errno);
   }
   return absl::OkStatus();
@@ -376,13 +428,13 @@ class DirectoryLock {
 // What install did, by registry directory name, so remove can undo exactly
 // that and nothing else.
 struct HostsState {
-  std::string address;
+  NodefitHost host{""};
   std::set<std::string> changed;       // hosts.toml edited, backup beside it
   std::set<std::string> created;       // hosts.toml created
   std::set<std::string> created_dirs;  // registry directory created
 
   bool operator==(const HostsState& other) const {
-    return address == other.address && changed == other.changed &&
+    return host == other.host && changed == other.changed &&
            created == other.created && created_dirs == other.created_dirs;
   }
   bool operator!=(const HostsState& other) const { return !(*this == other); }
@@ -396,7 +448,7 @@ std::string StatePath(const std::string& certs_dir) {
 [[nodiscard]] absl::StatusOr<HostsState> LoadState(const std::string& certs_dir,
                                                    bool* exists) {
   const std::string path = StatePath(certs_dir);
-  absl::StatusOr<std::string> text = ReadFileToString(path, kMaxStateBytes);
+  absl::StatusOr<std::string> text = ReadFileNoFollow(path, kMaxStateBytes);
   *exists = false;
   if (absl::IsNotFound(text.status())) return HostsState();
   if (!text.ok()) return text.status();
@@ -412,9 +464,18 @@ std::string StatePath(const std::string& certs_dir) {
   if (address == doc.end() || !address->is_string()) {
     return damaged("no \"address\"");
   }
-  state.address = address->get<std::string>();
-  if (absl::Status s = ValidateNodefitAddress(state.address); !s.ok()) {
+  state.host.address = address->get<std::string>();
+  if (absl::Status s = ValidateNodefitAddress(state.host.address); !s.ok()) {
     return damaged(s.message());
+  }
+  for (auto [key, field] :
+       {std::pair<const char*, std::string*>{"ca", &state.host.ca},
+        {"client_cert", &state.host.client_cert},
+        {"client_key", &state.host.client_key}}) {
+    const auto value = doc.find(key);
+    if (value == doc.end()) continue;
+    if (!value->is_string()) return damaged(absl::StrCat("\"", key, "\""));
+    *field = value->get<std::string>();
   }
   for (auto [key, names] : {std::pair<const char*, std::set<std::string>*>{
                                 "changed", &state.changed},
@@ -438,12 +499,17 @@ std::string StatePath(const std::string& certs_dir) {
 
 [[nodiscard]] absl::Status SaveState(const std::string& certs_dir,
                                      const HostsState& state) {
-  const nlohmann::json doc = {
-      {"address", state.address},
+  nlohmann::json doc = {
+      {"address", state.host.address},
       {"changed", state.changed},
       {"created", state.created},
       {"created_dirs", state.created_dirs},
   };
+  if (!state.host.ca.empty()) {
+    doc["ca"] = state.host.ca;
+    doc["client_cert"] = state.host.client_cert;
+    doc["client_key"] = state.host.client_key;
+  }
   return WriteFileAtomically(StatePath(certs_dir),
                              absl::StrCat(DumpJson(doc, 2), "\n"), 0644);
 }
@@ -482,8 +548,8 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
   return plan;
 }
 
-[[nodiscard]] absl::Status PlanInstall(const std::string& address,
-                                       FilePlan* plan, HostsReport* report) {
+[[nodiscard]] absl::Status PlanInstall(const NodefitHost& host, FilePlan* plan,
+                                       HostsReport* report) {
   ASSIGN_OR_RETURN(const FileInfo dir, Inspect(plan->dir));
   if (dir.kind != Kind::kDirectory && dir.kind != Kind::kMissing) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -494,7 +560,7 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
   if (plan->info.kind == Kind::kMissing) {
     plan->action = FilePlan::Action::kCreate;
     plan->create_dir = dir.kind == Kind::kMissing;
-    plan->new_content = NodefitHostBlock(address);
+    plan->new_content = NodefitHostBlock(host);
     plan->line = absl::StrCat(plan->path, ": created",
                               plan->create_dir ? " (and its directory)" : "");
     if (!plan->create_dir) {
@@ -515,16 +581,17 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
         " is not a regular file (nodefit follows no symbolic links there)"));
   }
   ASSIGN_OR_RETURN(plan->old_content,
-                   ReadFileToString(plan->path, kMaxHostsTomlBytes));
+                   ReadFileNoFollow(plan->path, kMaxHostsTomlBytes));
   ASSIGN_OR_RETURN(plan->new_content,
-                   AddNodefitHost(plan->old_content, plan->path, address));
+                   AddNodefitHost(plan->old_content, plan->path, host));
   if (plan->new_content == plan->old_content) {
     plan->line = absl::StrCat(plan->path, ": already present");
     return absl::OkStatus();
   }
   plan->action = FilePlan::Action::kAdd;
-  plan->line = absl::StrCat(plan->path, ": added ", address, " (backup in ",
-                            kHostsToml, kHostsBackupSuffix, ")");
+  plan->line =
+      absl::StrCat(plan->path, ": added ", host.address, " (backup in ",
+                   kHostsToml, kHostsBackupSuffix, ")");
   return absl::OkStatus();
 }
 
@@ -546,13 +613,13 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
         plan->path, " is no longer a regular file; nodefit leaves it alone"));
   }
   ASSIGN_OR_RETURN(plan->old_content,
-                   ReadFileToString(plan->path, kMaxHostsTomlBytes));
+                   ReadFileNoFollow(plan->path, kMaxHostsTomlBytes));
   // What install wrote, from what was there before.
   std::string before;
   bool know_before = created;
   if (!created && backup.kind == Kind::kFile) {
     ASSIGN_OR_RETURN(before,
-                     ReadFileToString(plan->backup, kMaxHostsTomlBytes));
+                     ReadFileNoFollow(plan->backup, kMaxHostsTomlBytes));
     know_before = true;
   }
   if (know_before) {
@@ -562,7 +629,7 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
     }
     // A backup that no longer parses simply matches nothing.
     const absl::StatusOr<std::string> installed =
-        AddNodefitHost(before, plan->path, state.address);
+        AddNodefitHost(before, plan->path, state.host);
     if (installed.ok() && plan->old_content == *installed) {
       if (created) {
         plan->action = FilePlan::Action::kDelete;
@@ -579,7 +646,7 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
   // table and keep everything else.
   ASSIGN_OR_RETURN(
       plan->new_content,
-      RemoveNodefitHost(plan->old_content, plan->path, state.address));
+      RemoveNodefitHost(plan->old_content, plan->path, state.host.address));
   if (plan->new_content == plan->old_content) {
     plan->line = absl::StrCat(plan->path, ": left as is (no nodefit host)");
     if (know_before) {
@@ -605,45 +672,55 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
 }
 
 [[nodiscard]] absl::Status ExecuteInstall(const FilePlan& plan) {
-  switch (plan.action) {
-    case FilePlan::Action::kAdd:
-      // The backup first: a crash then leaves the file as it was.
-      RETURN_IF_ERROR(WriteLike(plan.backup, plan.old_content, plan.info));
-      return WriteLike(plan.path, plan.new_content, plan.info);
-    case FilePlan::Action::kCreate:
-      if (plan.create_dir) {
-        if (mkdir(plan.dir.c_str(), 0755) != 0) {
-          return ErrnoError("create", plan.dir, errno);
-        }
-        // mkdir's mode is filtered by the umask; containerd needs to read it.
-        if (chmod(plan.dir.c_str(), 0755) != 0) {
-          return ErrnoError("chmod", plan.dir, errno);
-        }
-      }
-      return WriteFileAtomically(plan.path, plan.new_content, 0644);
-    default:
-      return absl::OkStatus();
+  if (plan.action != FilePlan::Action::kAdd &&
+      plan.action != FilePlan::Action::kCreate) {
+    return absl::OkStatus();
   }
+  if (plan.action == FilePlan::Action::kCreate && plan.create_dir) {
+    // mkdir does not follow a symlink at the last component.
+    if (mkdir(plan.dir.c_str(), 0755) != 0) {
+      return ErrnoError("create", plan.dir, errno);
+    }
+  }
+  DirFd dir;
+  RETURN_IF_ERROR(dir.Open(plan.dir));
+  if (plan.action == FilePlan::Action::kCreate) {
+    // mkdir's mode is filtered by the umask; containerd needs to read it.
+    if (plan.create_dir && fchmod(dir.fd(), 0755) != 0) {
+      return ErrnoError("chmod", plan.dir, errno);
+    }
+    return WriteFileAtomicallyAt(dir.fd(), kHostsToml.data(), plan.path,
+                                 plan.new_content, 0644);
+  }
+  // The backup first: a crash then leaves the file as it was.
+  RETURN_IF_ERROR(WriteLike(dir, plan.backup, plan.old_content, plan.info));
+  return WriteLike(dir, plan.path, plan.new_content, plan.info);
 }
 
 [[nodiscard]] absl::Status ExecuteRemove(const FilePlan& plan) {
+  if (plan.action == FilePlan::Action::kNone && !plan.drop_backup) {
+    return absl::OkStatus();
+  }
+  DirFd dir;
+  RETURN_IF_ERROR(dir.Open(plan.dir));
   switch (plan.action) {
     case FilePlan::Action::kRestore:
       // One rename puts back the original bytes and mode, atomically.
-      if (rename(plan.backup.c_str(), plan.path.c_str()) != 0) {
+      if (renameat(dir.fd(), Base(plan.backup).c_str(), dir.fd(),
+                   Base(plan.path).c_str()) != 0) {
         return ErrnoError("restore", plan.path, errno);
       }
       break;
     case FilePlan::Action::kRewrite:
-      RETURN_IF_ERROR(WriteLike(plan.path, plan.new_content, plan.info));
+      RETURN_IF_ERROR(WriteLike(dir, plan.path, plan.new_content, plan.info));
       break;
     case FilePlan::Action::kDelete:
-      RETURN_IF_ERROR(RemoveFile(plan.path));
+      RETURN_IF_ERROR(RemoveFile(dir, plan.path));
       break;
     default:
       break;
   }
-  if (plan.drop_backup) RETURN_IF_ERROR(RemoveFile(plan.backup));
+  if (plan.drop_backup) RETURN_IF_ERROR(RemoveFile(dir, plan.backup));
   return absl::OkStatus();
 }
 
@@ -774,10 +851,17 @@ absl::Status ValidateHostsDirName(absl::string_view name) {
   return absl::OkStatus();
 }
 
-std::string NodefitHostBlock(absl::string_view address,
+std::string NodefitHostBlock(const NodefitHost& host,
                              absl::string_view newline) {
-  return absl::StrCat(kComment, newline, "[host.\"", address, "\"]", newline,
-                      "  capabilities = [\"pull\", \"resolve\"]", newline);
+  std::string block =
+      absl::StrCat(kComment, newline, "[host.\"", host.address, "\"]", newline,
+                   "  capabilities = [\"pull\", \"resolve\"]", newline);
+  if (!host.ca.empty()) {
+    absl::StrAppend(&block, "  ca = ", TomlString(host.ca), newline,
+                    "  client = [[", TomlString(host.client_cert), ", ",
+                    TomlString(host.client_key), "]]", newline);
+  }
+  return block;
 }
 
 absl::Status CheckHostsToml(absl::string_view content, absl::string_view path) {
@@ -826,12 +910,12 @@ absl::Status CheckNodefitFirst(absl::string_view content,
 
 absl::StatusOr<std::string> AddNodefitHost(absl::string_view content,
                                            absl::string_view path,
-                                           absl::string_view address) {
+                                           const NodefitHost& host) {
   ASSIGN_OR_RETURN(const toml::table tree, ParseToml(content, path));
-  if (FindHost(tree, address) != nullptr) return std::string(content);
+  if (FindHost(tree, host.address) != nullptr) return std::string(content);
   const std::vector<absl::string_view> lines = SplitLines(content);
   const absl::string_view newline = NewlineOf(content);
-  const std::string block = NodefitHostBlock(address, newline);
+  const std::string block = NodefitHostBlock(host, newline);
   std::vector<std::string> candidates;
   const size_t header = FirstHeaderLine(tree, lines);
   if (header == 0) {
@@ -858,7 +942,7 @@ absl::StatusOr<std::string> AddNodefitHost(absl::string_view content,
   // is the fallback should moving above its comments ever misjudge.
   absl::Status verified;
   for (const std::string& candidate : candidates) {
-    verified = VerifyAdded(tree, candidate, path, address);
+    verified = VerifyAdded(tree, candidate, path, host);
     if (verified.ok()) return candidate;
   }
   return verified;
@@ -912,6 +996,24 @@ absl::StatusOr<std::string> RemoveNodefitHost(absl::string_view content,
 absl::Status InstallHosts(const HostsInstallOptions& options,
                           HostsReport* report) {
   RETURN_IF_ERROR(ValidateNodefitAddress(options.address));
+  const NodefitHost host(options.address, options.ca, options.client_cert,
+                         options.client_key);
+  const bool tls = absl::StartsWith(options.address, "https://");
+  if (tls != !host.ca.empty() || host.ca.empty() != host.client_cert.empty() ||
+      host.ca.empty() != host.client_key.empty()) {
+    return absl::InvalidArgumentError(
+        "an https address needs the CA and the client certificate and key "
+        "(and an http address none of them)");
+  }
+  for (const std::string* file :
+       {&host.ca, &host.client_cert, &host.client_key}) {
+    if (!file->empty() &&
+        (file->front() != '/' ||
+         file->find_first_of(std::string("\n\r\0", 3)) != std::string::npos)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", *file, "\" must be an absolute path"));
+    }
+  }
   for (const std::string& name : options.registries) {
     RETURN_IF_ERROR(ValidateHostsDirName(name));
   }
@@ -927,11 +1029,12 @@ absl::Status InstallHosts(const HostsInstallOptions& options,
   RETURN_IF_ERROR(lock.Acquire(certs_dir));
   bool have_state = false;
   ASSIGN_OR_RETURN(HostsState state, LoadState(certs_dir, &have_state));
-  if (have_state && state.address != options.address) {
+  if (have_state && !(state.host == host)) {
     return absl::FailedPreconditionError(absl::StrCat(
         "nodefit's host is already installed in ", certs_dir, " as ",
-        state.address, "; run `nodefit hosts remove --certs-dir ", certs_dir,
-        "` first"));
+        state.host.address,
+        state.host.ca.empty() ? "" : " (with other TLS files)",
+        "; run `nodefit hosts remove --certs-dir ", certs_dir, "` first"));
   }
 
   // Which files: those named, or _default and every existing one.
@@ -947,7 +1050,7 @@ absl::Status InstallHosts(const HostsInstallOptions& options,
   std::vector<absl::Status> errors;
   for (const std::string& name : names) {
     FilePlan plan = NewPlan(certs_dir, name);
-    if (absl::Status s = PlanInstall(options.address, &plan, report); !s.ok()) {
+    if (absl::Status s = PlanInstall(host, &plan, report); !s.ok()) {
       errors.push_back(s);
       continue;
     }
@@ -958,7 +1061,7 @@ absl::Status InstallHosts(const HostsInstallOptions& options,
   // Record what is about to happen before it happens, so remove can undo a
   // run that stops half way.
   HostsState next = state;
-  next.address = options.address;
+  next.host = host;
   for (const FilePlan& plan : plans) {
     if (plan.action == FilePlan::Action::kAdd) {
       next.changed.insert(plan.name);
@@ -1033,7 +1136,77 @@ absl::Status RemoveHosts(const std::string& dir, HostsReport* report) {
     }
   }
   // Last, so a remove that fails half way can simply be run again.
-  return RemoveFile(StatePath(certs_dir));
+  const std::string state_path = StatePath(certs_dir);
+  if (unlink(state_path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError("delete", state_path, errno);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SuspendHosts(const std::string& dir, HostsReport* report) {
+  const std::string certs_dir = CleanDir(dir);
+  bool exists = false;
+  RETURN_IF_ERROR(CheckCertsDir(certs_dir, &exists));
+  bool have_state = false;
+  HostsState state;
+  if (exists) {
+    ASSIGN_OR_RETURN(state, LoadState(certs_dir, &have_state));
+  }
+  if (!have_state) {
+    report->lines.push_back(
+        absl::StrCat(certs_dir, ": nothing to suspend (not installed)"));
+    return absl::OkStatus();
+  }
+  std::set<std::string> registries = state.changed;
+  registries.insert(state.created.begin(), state.created.end());
+  nlohmann::json note = {{"address", state.host.address},
+                         {"registries", registries}};
+  if (!state.host.ca.empty()) {
+    note["ca"] = state.host.ca;
+    note["client_cert"] = state.host.client_cert;
+    note["client_key"] = state.host.client_key;
+  }
+  // The note first: a suspend stopped half way can still be resumed.
+  RETURN_IF_ERROR(
+      WriteFileAtomically(absl::StrCat(certs_dir, "/", kHostsSuspendedFile),
+                          absl::StrCat(DumpJson(note, 2), "\n"), 0644));
+  return RemoveHosts(certs_dir, report);
+}
+
+absl::Status ResumeHosts(const std::string& dir, HostsReport* report) {
+  const std::string certs_dir = CleanDir(dir);
+  const std::string path = absl::StrCat(certs_dir, "/", kHostsSuspendedFile);
+  absl::StatusOr<std::string> text = ReadFileNoFollow(path, kMaxStateBytes);
+  if (absl::IsNotFound(text.status())) {
+    report->lines.push_back(
+        absl::StrCat(certs_dir, ": nothing to resume (not suspended)"));
+    return absl::OkStatus();
+  }
+  if (!text.ok()) return text.status();
+  ASSIGN_OR_RETURN(const nlohmann::json note,
+                   ParseJson(*text, absl::StrCat("nodefit's note ", path)));
+  HostsInstallOptions options;
+  options.certs_dir = certs_dir;
+  auto field = [&](const char* key) -> std::string {
+    const auto it = note.find(key);
+    return it != note.end() && it->is_string() ? it->get<std::string>() : "";
+  };
+  options.address = field("address");
+  options.ca = field("ca");
+  options.client_cert = field("client_cert");
+  options.client_key = field("client_key");
+  if (const auto it = note.find("registries");
+      it != note.end() && it->is_array()) {
+    for (const nlohmann::json& name : *it) {
+      if (name.is_string())
+        options.registries.push_back(name.get<std::string>());
+    }
+  }
+  RETURN_IF_ERROR(InstallHosts(options, report));
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError("delete", path, errno);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace nodefit

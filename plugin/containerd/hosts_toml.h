@@ -36,7 +36,33 @@
 namespace nodefit {
 
 inline constexpr absl::string_view kDefaultNodefitAddress =
-    "http://127.0.0.1:5055";
+    "https://127.0.0.1:505";
+
+// nodefit as a host in hosts.toml: its address and, for https, the files
+// containerd needs for mutual TLS (the node CA that signed nodefit's
+// server certificate, and containerd's client certificate and key).
+struct NodefitHost {
+  // A plain-http host is just its address.
+  NodefitHost(
+      absl::string_view address_in)  // NOLINT(google-explicit-constructor)
+      : address(address_in) {}
+  NodefitHost(absl::string_view address_in, absl::string_view ca_in,
+              absl::string_view client_cert_in, absl::string_view client_key_in)
+      : address(address_in),
+        ca(ca_in),
+        client_cert(client_cert_in),
+        client_key(client_key_in) {}
+
+  std::string address;
+  std::string ca;           // hosts.toml `ca`; empty: none
+  std::string client_cert;  // hosts.toml `client = [[cert, key]]`
+  std::string client_key;
+
+  bool operator==(const NodefitHost& other) const {
+    return address == other.address && ca == other.ca &&
+           client_cert == other.client_cert && client_key == other.client_key;
+  }
+};
 inline constexpr absl::string_view kHostsStateFile = ".nodefit-hosts.json";
 inline constexpr absl::string_view kHostsBackupSuffix = ".nodefit-backup";
 
@@ -48,9 +74,10 @@ inline constexpr absl::string_view kHostsBackupSuffix = ".nodefit-backup";
 // (ValidateRegistryHost), so never "", ".", ".." or anything with a '/'.
 [[nodiscard]] absl::Status ValidateHostsDirName(absl::string_view name);
 
-// The text install adds: a comment naming nodefit, [host."<address>"] and
-// capabilities = ["pull", "resolve"], each line ended by `newline`.
-std::string NodefitHostBlock(absl::string_view address,
+// The text install adds: a comment naming nodefit, [host."<address>"],
+// capabilities = ["pull", "resolve"] and, with TLS files, ca = "<ca>" and
+// client = [["<cert>", "<key>"]], each line ended by `newline`.
+std::string NodefitHostBlock(const NodefitHost& host,
                              absl::string_view newline = "\n");
 
 // Checks that `content` is valid TOML. InvalidArgument
@@ -71,8 +98,7 @@ std::string NodefitHostBlock(absl::string_view address,
 // parse; FailedPrecondition when nodefit's host cannot be put first without
 // changing anything else (e.g. `host` is an inline table).
 [[nodiscard]] absl::StatusOr<std::string> AddNodefitHost(
-    absl::string_view content, absl::string_view path,
-    absl::string_view address);
+    absl::string_view content, absl::string_view path, const NodefitHost& host);
 
 // `content` without host."<address>": its header, keys, nodefit's comment
 // above it and the blank line that separated it. `content` itself when there
@@ -85,6 +111,10 @@ std::string NodefitHostBlock(absl::string_view address,
 struct HostsInstallOptions {
   std::string certs_dir;
   std::string address = std::string(kDefaultNodefitAddress);
+  // For an https address: the node CA and containerd's client files.
+  std::string ca;
+  std::string client_cert;
+  std::string client_key;
   // Empty: _default and every existing <registry>/hosts.toml. Otherwise only
   // these registries' files, created when absent.
   std::vector<std::string> registries;
@@ -103,6 +133,19 @@ struct HostsReport {
 
 // No state file (nothing installed) is success with nothing done.
 [[nodiscard]] absl::Status RemoveHosts(const std::string& certs_dir,
+                                       HostsReport* report);
+
+// While nodefit is not running (systemd ExecStopPost), its host should not
+// stay in containerd's files: suspend takes it out as remove does and
+// remembers in DIR/.nodefit-hosts-suspended.json how it was installed;
+// resume (ExecStartPre) installs it again and forgets the note. Both do
+// nothing when there is nothing to suspend or resume, so a node where the
+// operator never ran `hosts install` stays untouched.
+inline constexpr absl::string_view kHostsSuspendedFile =
+    ".nodefit-hosts-suspended.json";
+[[nodiscard]] absl::Status SuspendHosts(const std::string& certs_dir,
+                                        HostsReport* report);
+[[nodiscard]] absl::Status ResumeHosts(const std::string& certs_dir,
                                        HostsReport* report);
 
 }  // namespace nodefit

@@ -17,6 +17,9 @@ absl::StatusOr<std::shared_ptr<const Engine>> BuildEngine(
     options.on_upstream_response = [metrics](int code) {
       metrics->CountUpstream(code);
     };
+    options.on_bound = [metrics](absl::string_view bound) {
+      metrics->CountLimit(bound);
+    };
   }
   ASSIGN_OR_RETURN(std::unique_ptr<RegistryClient> registry,
                    NewRegistryClient(std::move(options), std::move(http)));

@@ -45,6 +45,11 @@ Metrics::Metrics() {
       "Calls to the CRI face by method and gRPC status code.",
       {"method", "code"},
       {}};
+  families_["nodefit_limits_total"] = {
+      "Times a bound turned a client, a registry or a document away, by "
+      "bound.",
+      {"limit"},
+      {}};
   families_["nodefit_bypassed_pulls_total"] = {
       "Image records containerd created or updated without asking nodefit, "
       "by namespace.",
@@ -80,6 +85,10 @@ void Metrics::CountCri(absl::string_view method, absl::string_view code) {
 
 void Metrics::CountBypass(absl::string_view ns) {
   Add("nodefit_bypassed_pulls_total", {std::string(ns)});
+}
+
+void Metrics::CountLimit(absl::string_view limit) {
+  Add("nodefit_limits_total", {std::string(limit)});
 }
 
 void Metrics::ObserveSelection(absl::Duration duration) {

@@ -10,6 +10,9 @@
 //   nodefit_cri_requests_total{method,code}   the CRI face's calls
 //   nodefit_bypassed_pulls_total{namespace}   image records containerd made
 //                                             without asking nodefit
+//   nodefit_limits_total{limit}               a bound turned something away
+//                                             (http_connections, http_timeout,
+//                                             json, token_cache, ...)
 // Thread-safe.
 #ifndef NODEFIT_PLUGIN_DAEMON_METRICS_H_
 #define NODEFIT_PLUGIN_DAEMON_METRICS_H_
@@ -38,6 +41,7 @@ class Metrics {
   void CountHttp(absl::string_view route, int code);
   void CountCri(absl::string_view method, absl::string_view code);
   void CountBypass(absl::string_view ns);
+  void CountLimit(absl::string_view limit);
 
   std::string Render() const;
 

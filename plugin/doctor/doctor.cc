@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/create_channel.h"
 #include "plugin/containerd/containerd_client.h"
@@ -125,6 +126,11 @@ class RealNodeProbe : public NodeProbe {
     return response.status;
   }
 
+  std::vector<PkiFinding> InspectPki(const std::string& dir) override {
+    return ::nodefit::InspectPki(PkiPaths{dir}, absl::Now(),
+                                 absl::Hours(24 * 30));
+  }
+
   absl::StatusOr<bool> GrpcServing(const std::string& address) override {
     auto stub = grpc::health::v1::Health::NewStub(
         grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
@@ -227,9 +233,34 @@ void CheckHostsFiles(const DoctorOptions& options, const PullPath& path,
   }
 }
 
+void CheckTls(const DoctorOptions& options, NodeProbe& probe,
+              std::vector<DoctorCheck>& checks) {
+  const std::string& dir = options.config.http.pki_dir;
+  if (options.config.http.insecure_plain_http) {
+    checks.push_back(Problem(
+        "tls",
+        absl::StrCat("http.insecure_plain_http is set: any local user can "
+                     "ask nodefit, or take its port and answer containerd"),
+        "remove http.insecure_plain_http, run `nodefit hosts install` with "
+        "the https address and reload nodefit"));
+    return;
+  }
+  for (const PkiFinding& finding : probe.InspectPki(dir)) {
+    if (finding.ok) {
+      checks.push_back(Ok("tls", finding.message));
+    } else {
+      checks.push_back(Problem(
+          "tls", finding.message,
+          absl::StrCat("nodefit pki rotate --dir ", dir,
+                       " (or `nodefit pki init` when files are missing), "
+                       "then systemctl reload nodefit")));
+    }
+  }
+}
+
 DoctorCheck CheckHttpFace(const DoctorOptions& options, NodeProbe& probe) {
   const std::string url =
-      absl::StrCat("http://", options.config.http.listen, "/readyz");
+      absl::StrCat("http://", options.config.http.health_listen, "/readyz");
   absl::StatusOr<int> code = probe.HttpGet(url);
   if (!code.ok() || *code != 200) {
     return Problem(
@@ -325,7 +356,8 @@ std::unique_ptr<NodeProbe> NewNodeProbe() {
 }
 
 std::string NodefitHostAddress(const Config& config) {
-  return absl::StrCat("http://", config.http.listen);
+  return absl::StrCat(config.http.insecure_plain_http ? "http://" : "https://",
+                      config.http.listen);
 }
 
 absl::StatusOr<PullPath> InspectPullPath(const DoctorOptions& options,
@@ -389,6 +421,7 @@ std::vector<DoctorCheck> RunDoctor(const DoctorOptions& options,
                         absl::StrJoin(path->hosts_dirs, " and "))));
   }
   if (path.ok()) CheckHostsFiles(options, *path, probe, checks);
+  CheckTls(options, probe, checks);
   checks.push_back(CheckHttpFace(options, probe));
   checks.push_back(CheckCriFace(options, probe));
   checks.push_back(CheckKubelet(options, probe));

@@ -11,7 +11,10 @@
 //                      (plugin/containerd/pull_path.h)
 //   hosts-toml         every hosts.toml those pulls read (_default and each
 //                      registry's) tries nodefit first, with pull and resolve
-//   http-face          nodefit's resolver face answers /readyz
+//   tls                the node's PKI for the resolver face's mutual TLS:
+//                      files present, keys 0600, signed by the node CA, not
+//                      expired nor expiring within 30 days
+//   http-face          nodefit answers /readyz (health listener)
 //   cri-face           nodefit's CRI socket answers and reaches containerd
 //   kubelet            kubelet's imageServiceEndpoint is nodefit's socket
 #ifndef NODEFIT_PLUGIN_DOCTOR_DOCTOR_H_
@@ -24,6 +27,7 @@
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
 #include "plugin/containerd/pull_path.h"
+#include "plugin/tls/pki.h"
 #include "resolver/config/config.h"
 
 namespace nodefit {
@@ -63,6 +67,8 @@ class NodeProbe {
   // grpc.health.v1 Check at `address`: true for SERVING.
   [[nodiscard]] virtual absl::StatusOr<bool> GrpcServing(
       const std::string& address) = 0;
+  // InspectPki on `dir` (plugin/tls/pki.h).
+  virtual std::vector<PkiFinding> InspectPki(const std::string& dir) = 0;
 };
 
 std::unique_ptr<NodeProbe> NewNodeProbe();
@@ -74,7 +80,8 @@ struct DoctorOptions {
   std::string kubelet_config = "/var/lib/kubelet/config.yaml";
 };
 
-// nodefit's registry host as hosts.toml names it ("http://127.0.0.1:5055").
+// nodefit's registry host as hosts.toml names it ("https://127.0.0.1:505";
+// http:// in the insecure plain-http mode).
 std::string NodefitHostAddress(const Config& config);
 
 std::vector<DoctorCheck> RunDoctor(const DoctorOptions& options,

@@ -1,6 +1,7 @@
 #include "plugin/faces/cri_face.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,13 +13,17 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/byte_buffer.h"
+#include "resolver/base/bounded_executor.h"
+#include "resolver/base/status_macros.h"
 
 namespace nodefit {
 namespace {
@@ -71,10 +76,17 @@ void ForwardTrailingMetadata(const grpc::ClientContext& upstream,
   }
 }
 
-// "/runtime.v1.ImageService/PullImage" -> "ImageService/PullImage".
+// "/runtime.v1.ImageService/PullImage" -> "ImageService/PullImage"; a
+// method name the caller made up counts as "ImageService/other" and any
+// other forwarded service's as "other", so the metric's labels stay a
+// fixed set.
 std::string MethodLabel(const std::string& method) {
-  const size_t dot = method.rfind('.', method.rfind('/'));
-  return dot == std::string::npos ? method : method.substr(dot + 1);
+  static const auto* const kKnown = new std::set<std::string>{
+      "ListImages", "ImageStatus", "PullImage", "RemoveImage", "ImageFsInfo"};
+  if (!absl::StartsWith(method, "/runtime.v1.ImageService/")) return "other";
+  const std::string name = method.substr(method.rfind('/') + 1);
+  return absl::StrCat("ImageService/",
+                      kKnown->count(name) > 0 ? name : "other");
 }
 
 std::string CodeLabel(grpc::StatusCode code) {
@@ -211,27 +223,42 @@ class ProxyReactor final : public grpc::ServerGenericBidiReactor {
   std::atomic<int> refs_{2};
 };
 
-// Methods of the CRI whose kind is fixed as unary by the API (runtime.v1
-// and the v1alpha2 that containerd 1.6 still serves): the calls kubelet
-// makes all the time. Anything not named here takes the stream path.
+// The only calls the socket forwards: the CRI image service (what
+// kubelet's imageServiceEndpoint and crictl's image-endpoint use). Anything
+// else of containerd's API (runtime, namespaces, content ...) would make
+// the socket as powerful as containerd's own.
+constexpr absl::string_view kImageServicePrefix = "/runtime.v1.ImageService/";
+
+// Its methods whose kind the API fixes as unary, forwarded as one unary
+// call; any other ImageService method takes the stream path.
 bool IsKnownUnary(const std::string& method) {
   static const auto* const kMethods = new std::set<std::string>{
-      "ImageService/ListImages",        "ImageService/ImageStatus",
-      "ImageService/RemoveImage",       "ImageService/ImageFsInfo",
-      "RuntimeService/Version",         "RuntimeService/Status",
-      "RuntimeService/ListPodSandbox",  "RuntimeService/PodSandboxStatus",
-      "RuntimeService/ListContainers",  "RuntimeService/ContainerStatus",
-      "RuntimeService/ContainerStats",  "RuntimeService/ListContainerStats",
-      "RuntimeService/PodSandboxStats", "RuntimeService/ListPodSandboxStats",
-      "RuntimeService/ExecSync",        "RuntimeService/RuntimeConfig",
-  };
-  for (absl::string_view prefix : {"/runtime.v1.", "/runtime.v1alpha2."}) {
-    if (absl::StartsWith(method, prefix)) {
-      return kMethods->count(method.substr(prefix.size())) > 0;
-    }
-  }
-  return false;
+      "ListImages", "ImageStatus", "RemoveImage", "ImageFsInfo"};
+  return absl::StartsWith(method, kImageServicePrefix) &&
+         kMethods->count(method.substr(kImageServicePrefix.size())) > 0;
 }
+
+// Refuses a call the socket does not forward, naming it.
+class DenyReactor final : public grpc::ServerGenericBidiReactor {
+ public:
+  DenyReactor(grpc::GenericCallbackServerContext* ctx,
+              const std::vector<std::string>& forwarded, Metrics* metrics)
+      : metrics_(metrics) {
+    Finish(grpc::Status(
+        grpc::StatusCode::PERMISSION_DENIED,
+        absl::StrCat("nodefit's CRI socket serves ",
+                     absl::StrJoin(forwarded, ", "), " only; ",
+                     ctx->method().substr(0, 200),
+                     " is not forwarded (use containerd's own socket)")));
+  }
+  void OnDone() override {
+    metrics_->CountCri("denied", "PERMISSION_DENIED");
+    delete this;
+  }
+
+ private:
+  Metrics* const metrics_;
+};
 
 // Forwards one call of a known unary method as one unary call upstream: a
 // single batch of operations instead of a stream's separate start, write,
@@ -290,6 +317,8 @@ struct PullContext {
   std::shared_ptr<PullHandler> pulls;
   std::shared_ptr<ContainerdClient> containerd;
   Metrics* metrics;
+  std::shared_ptr<BoundedExecutor> executor;
+  grpc::GenericStub* stub;  // for pulls beyond the executor's bound
 };
 
 class PullReactor final : public grpc::ServerGenericBidiReactor {
@@ -310,26 +339,47 @@ class PullReactor final : public grpc::ServerGenericBidiReactor {
     options.metadata = ClientMetadata(ctx_);
     options.deadline = ctx_->deadline();
     std::string request = ByteBufferToString(request_);
-    // Resolution and pulling block; keep them off gRPC's threads.
-    std::thread([this, shared = shared_, request = std::move(request),
-                 options = std::move(options)]() {
-      PullAction action = shared.pulls->Handle(request, options);
-      switch (action.kind) {
-        case PullAction::Kind::kRespond:
-          Respond(grpc::Status::OK, action.response, {}, {});
-          return;
-        case PullAction::Kind::kFail:
-          Respond(action.status, "", {}, {});
-          return;
-        case PullAction::Kind::kForwardOriginal: {
-          UnaryResult r =
-              shared.containerd->Forward(kPullImageMethod, request, options);
-          Respond(r.status, r.response, r.initial_metadata,
-                  r.trailing_metadata);
-          return;
-        }
-      }
-    }).detach();
+    // Resolution and pulling block; keep them off gRPC's threads, on a
+    // bounded pool. Beyond its bound the pull goes to containerd as sent,
+    // asynchronously: a flood of pulls never makes one fail.
+    // The task holds the handler and client, not the executor itself.
+    const bool queued = shared_.executor->TrySubmit(
+        [this, pulls = shared_.pulls, containerd = shared_.containerd, request,
+         options]() {
+          PullAction action = pulls->Handle(request, options);
+          switch (action.kind) {
+            case PullAction::Kind::kRespond:
+              Respond(grpc::Status::OK, action.response, {}, {});
+              return;
+            case PullAction::Kind::kFail:
+              Respond(action.status, "", {}, {});
+              return;
+            case PullAction::Kind::kForwardOriginal: {
+              UnaryResult r =
+                  containerd->Forward(kPullImageMethod, request, options);
+              Respond(r.status, r.response, r.initial_metadata,
+                      r.trailing_metadata);
+              return;
+            }
+          }
+        });
+    if (!queued) {
+      shared_.metrics->CountLimit("cri_pull_queue");
+      PrepareUpstream(ctx_, &client_ctx_);
+      shared_.stub->UnaryCall(
+          &client_ctx_, kPullImageMethod, grpc::StubOptions(), &request_,
+          &upstream_response_, [this](const grpc::Status& status) {
+            ForwardInitialMetadata(client_ctx_, ctx_);
+            ForwardTrailingMetadata(client_ctx_, ctx_);
+            code_ = status.error_code();
+            if (status.ok()) {
+              StartWriteAndFinish(&upstream_response_, grpc::WriteOptions(),
+                                  status);
+            } else {
+              Finish(status);
+            }
+          });
+    }
   }
   void OnWriteDone(bool) override {}
   void OnDone() override {
@@ -361,6 +411,8 @@ class PullReactor final : public grpc::ServerGenericBidiReactor {
   const PullContext shared_;
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
+  grpc::ClientContext client_ctx_;  // the untouched forward only
+  grpc::ByteBuffer upstream_response_;
   grpc::StatusCode code_ = grpc::StatusCode::UNKNOWN;
 };
 
@@ -368,11 +420,19 @@ class PullReactor final : public grpc::ServerGenericBidiReactor {
 
 class ProxyService final : public grpc::CallbackGenericService {
  public:
-  ProxyService(std::shared_ptr<grpc::Channel> upstream, PullContext pulls)
-      : stub_(std::move(upstream)), pulls_(std::move(pulls)) {}
+  ProxyService(std::shared_ptr<grpc::Channel> upstream, PullContext pulls,
+               std::vector<std::string> forwarded_services)
+      : stub_(std::move(upstream)),
+        pulls_(std::move(pulls)),
+        forwarded_services_(std::move(forwarded_services)) {
+    pulls_.stub = &stub_;
+  }
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* ctx) override {
+    if (!Forwarded(ctx->method())) {
+      return new DenyReactor(ctx, forwarded_services_, pulls_.metrics);
+    }
     if (ctx->method() == kPullImageMethod) {
       return new PullReactor(ctx, pulls_);
     }
@@ -383,8 +443,21 @@ class ProxyService final : public grpc::CallbackGenericService {
   }
 
  private:
+  // "/SERVICE/METHOD" with SERVICE one of forwarded_services_.
+  bool Forwarded(const std::string& method) const {
+    for (const std::string& service : forwarded_services_) {
+      if (method.size() > service.size() + 2 && method[0] == '/' &&
+          method.compare(1, service.size(), service) == 0 &&
+          method[service.size() + 1] == '/') {
+        return true;
+      }
+    }
+    return false;
+  }
+
   grpc::GenericStub stub_;
-  const PullContext pulls_;
+  PullContext pulls_;
+  const std::vector<std::string> forwarded_services_;
 };
 
 // grpc.health.v1.Health: SERVING while containerd answers. A poller keeps
@@ -530,19 +603,56 @@ absl::StatusOr<std::string> UnixSocketPath(const std::string& address) {
   return std::string(path);
 }
 
-absl::Status PrepareUnixSocket(const std::string& path) {
-  const std::string dir = path.substr(0, path.rfind('/'));
-  if (!dir.empty()) {
-    struct stat st;
-    if (stat(dir.c_str(), &st) != 0) {
-      // Ours to create: only nodefit's own users may reach the socket.
-      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        return absl::PermissionDeniedError(
-            absl::StrCat("cannot create ", dir, ": ", std::strerror(errno)));
-      }
-      chmod(dir.c_str(), 0700);
+// The socket's directory is nodefit's: made if missing, and whatever its
+// mode was (kubelet creates a DaemonSet's hostPath 0755), it ends 0700
+// (0710 with a socket group, so that group can reach the socket and nothing
+// else in it). A symlink or a directory of another user is refused.
+absl::Status PrepareSocketDirectory(const std::string& dir,
+                                    std::optional<gid_t> gid) {
+  struct stat st;
+  if (lstat(dir.c_str(), &st) != 0) {
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("cannot create ", dir, ": ", std::strerror(errno)));
+    }
+    if (lstat(dir.c_str(), &st) != 0) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot inspect ", dir));
     }
   }
+  if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        dir, " is not a directory (a symlink is refused) for the CRI socket"));
+  }
+  if (st.st_uid != geteuid()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(dir, " belongs to uid ", st.st_uid,
+                     "; the CRI socket's directory must be nodefit's own"));
+  }
+  if (chown(dir.c_str(), static_cast<uid_t>(-1),
+            gid.has_value() ? *gid : getegid()) != 0 ||
+      chmod(dir.c_str(), gid.has_value() ? 0710 : 0700) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "cannot set the mode of ", dir, ": ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<gid_t>> SocketGroup(const std::string& group) {
+  if (group.empty()) return std::optional<gid_t>();
+  gid_t gid = 0;
+  if (absl::SimpleAtoi(group, &gid)) return std::optional<gid_t>(gid);
+  const struct group* entry = getgrnam(group.c_str());
+  if (entry == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cri.socket_group: no group \"", group, "\""));
+  }
+  return std::optional<gid_t>(entry->gr_gid);
+}
+
+absl::Status PrepareUnixSocket(const std::string& path,
+                               std::optional<gid_t> gid) {
+  const std::string dir = path.substr(0, path.rfind('/'));
+  if (!dir.empty()) RETURN_IF_ERROR(PrepareSocketDirectory(dir, gid));
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return absl::OkStatus();
   if (!S_ISSOCK(st.st_mode)) {
@@ -575,7 +685,9 @@ absl::StatusOr<std::unique_ptr<CriFace>> CriFace::Start(
     Logger* logger) {
   absl::StatusOr<std::string> path = UnixSocketPath(options.listen);
   if (!path.ok()) return path.status();
-  if (absl::Status s = PrepareUnixSocket(*path); !s.ok()) return s;
+  ASSIGN_OR_RETURN(const std::optional<gid_t> gid,
+                   SocketGroup(options.socket_group));
+  if (absl::Status s = PrepareUnixSocket(*path, gid); !s.ok()) return s;
 
   std::unique_ptr<CriFace> face(new CriFace());
   face->socket_path_ = *path;
@@ -587,20 +699,33 @@ absl::StatusOr<std::unique_ptr<CriFace>> CriFace::Start(
   face->health_ =
       std::make_unique<HealthService>(containerd, options.health_interval);
   face->proxy_ = std::make_unique<ProxyService>(
-      face->upstream_, PullContext{pulls, containerd, metrics});
+      face->upstream_,
+      PullContext{
+          pulls, containerd, metrics,
+          std::make_shared<BoundedExecutor>(
+              options.pull_workers, static_cast<size_t>(options.pull_queue)),
+          nullptr},
+      options.forwarded_services);
   face->pulls_ = nullptr;  // owned through the proxy's PullContext
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials());
   builder.RegisterService(face->health_.get());
   builder.RegisterCallbackGenericService(face->proxy_.get());
-  builder.SetMaxReceiveMessageSize(-1);
+  // Callers send small requests; containerd's answers (image lists) may be
+  // large and pass through unbounded.
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(-1);
   face->server_ = builder.BuildAndStart();
   if (face->server_ == nullptr) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", options.listen));
   }
-  chmod(face->socket_path_.c_str(), 0660);
+  if (chmod(face->socket_path_.c_str(), 0660) != 0 ||
+      (gid.has_value() && chown(face->socket_path_.c_str(), 0, *gid) != 0)) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot set the mode or group of ", face->socket_path_,
+                     ": ", std::strerror(errno)));
+  }
   return face;
 }
 

@@ -15,8 +15,12 @@
 #ifndef NODEFIT_PLUGIN_FACES_CRI_FACE_H_
 #define NODEFIT_PLUGIN_FACES_CRI_FACE_H_
 
+#include <sys/types.h>
+
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -37,6 +41,19 @@ struct CriFaceOptions {
   std::string listen = "unix:///run/nodefit/cri.sock";
   std::string containerd = "unix:///run/containerd/containerd.sock";
   absl::Duration health_interval = absl::Seconds(1);
+  // A group (name or number) whose members may use the socket (mode 0660,
+  // its directory 0710); empty: root only (directory 0700).
+  std::string socket_group;
+  // Intercepted PullImage calls run on this many threads with this many
+  // waiting; beyond that a pull is forwarded to containerd untouched.
+  int pull_workers = 8;
+  int pull_queue = 64;
+  // The largest request a caller may send.
+  int max_message_bytes = 4 << 20;
+  // gRPC services forwarded to containerd; any other method is refused
+  // with PERMISSION_DENIED (an image service must not hand out the rest
+  // of containerd's API). Tests add their own service here.
+  std::vector<std::string> forwarded_services = {"runtime.v1.ImageService"};
   // Told about every image PullImage is asked for (may be null; must
   // outlive the face).
   BypassDetector* bypass = nullptr;
@@ -78,9 +95,11 @@ class CriFace {
 [[nodiscard]] absl::StatusOr<std::string> UnixSocketPath(
     const std::string& address);
 
-// Makes the socket's directory (0700), removes a stale socket, and refuses
-// (FailedPrecondition) when a live server answers at `path`.
-[[nodiscard]] absl::Status PrepareUnixSocket(const std::string& path);
+// Makes the socket's directory nodefit's (0700, or 0710 with `gid`, even
+// when it existed), removes a stale socket, and refuses (FailedPrecondition)
+// a symlinked or foreign directory, or a live server answering at `path`.
+[[nodiscard]] absl::Status PrepareUnixSocket(const std::string& path,
+                                             std::optional<gid_t> gid);
 
 }  // namespace nodefit
 

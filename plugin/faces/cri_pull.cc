@@ -98,8 +98,17 @@ PullAction PullHandler::HandleUncached(const std::string& request,
       metrics_->CountResolution(kFace, "no_match");
       fields["reason"] = message;
       logger_->Warning("no build fits this node; refusing the pull", fields);
-      return {PullAction::Kind::kFail, "",
-              grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, message)};
+      // The reasons name every build of the index. A caller that sent no
+      // credentials of its own may have been answered with nodefit's, for a
+      // private index: it learns only that nothing fits.
+      return {
+          PullAction::Kind::kFail, "",
+          grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                       credentials->empty()
+                           ? absl::StrCat("no build of ", reference->String(),
+                                          " fits this node (nodefit's "
+                                          "log says why)")
+                           : message)};
     }
     case Outcome::kSelected:
       break;

@@ -1,14 +1,13 @@
 #include "plugin/faces/http_face.h"
 
-#include <deque>
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "httplib.h"
 #include "resolver/base/json_util.h"
+#include "resolver/base/limits.h"
+#include "resolver/base/lru_map.h"
 #include "resolver/decide/decide.h"
 #include "resolver/registry/digest.h"
 #include "resolver/registry/reference.h"
@@ -23,59 +22,66 @@ constexpr absl::string_view kNoMatchAnnotation = "io.nodefit.no-match";
 // digest right after the tag, so a small bounded store suffices.
 class NoMatchStore {
  public:
+  explicit NoMatchStore(size_t max_bytes) : bodies_(1024, max_bytes) {}
+
   // Returns the digest the body is stored under.
   std::string Put(const std::string& body) {
     std::string digest = Sha256Digest(body);
     absl::MutexLock lock(&mu_);
-    if (bodies_.emplace(digest, body).second) {
-      order_.push_back(digest);
-      if (order_.size() > kMaxEntries) {
-        bodies_.erase(order_.front());
-        order_.pop_front();
-      }
-    }
+    const uint64_t evicted = bodies_.evictions();
+    bodies_.Put(digest, body, digest.size() + body.size());
+    if (bodies_.evictions() != evicted) ReportLimit("no_match_store");
     return digest;
   }
   std::optional<std::string> Get(const std::string& digest) {
     absl::MutexLock lock(&mu_);
-    auto it = bodies_.find(digest);
-    if (it == bodies_.end()) return std::nullopt;
-    return it->second;
+    const std::string* body = bodies_.Get(digest);
+    if (body == nullptr) return std::nullopt;
+    return *body;
   }
 
  private:
-  static constexpr size_t kMaxEntries = 1024;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::string> bodies_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::string> order_ ABSL_GUARDED_BY(mu_);
+  LruMap<std::string> bodies_ ABSL_GUARDED_BY(mu_);
 };
 
 namespace {
 
+// The reason carried in a no-match index's annotation: enough to explain
+// it; the whole report is in nodefit's log.
+constexpr size_t kMaxNoMatchReason = 4096;
+
 // A distribution-spec error body.
-void Error(httplib::Response& res, int status, absl::string_view code,
+void Error(ServerResponse& res, int status, absl::string_view code,
            absl::string_view message) {
   res.status = status;
-  res.set_header("Docker-Distribution-Api-Version", "registry/2.0");
-  res.set_content(DumpJson({{"errors",
-                             {{{"code", std::string(code)},
-                               {"message", std::string(message)},
-                               {"detail", nlohmann::json::object()}}}}}) +
-                      "\n",
-                  "application/json");
+  res.headers = {{"Docker-Distribution-Api-Version", "registry/2.0"},
+                 {"Content-Type", "application/json"}};
+  res.body = DumpJson({{"errors",
+                        {{{"code", std::string(code)},
+                          {"message", std::string(message)},
+                          {"detail", nlohmann::json::object()}}}}}) +
+             "\n";
 }
 
-void Descriptor200(httplib::Response& res, const Descriptor& d,
+void Descriptor200(ServerResponse& res, const Descriptor& d,
                    const std::string* body, bool head) {
   res.status = 200;
-  res.set_header("Docker-Distribution-Api-Version", "registry/2.0");
-  res.set_header("Docker-Content-Digest", d.digest);
+  res.headers = {{"Docker-Distribution-Api-Version", "registry/2.0"},
+                 {"Docker-Content-Digest", d.digest},
+                 {"Content-Type", d.media_type}};
   if (head || body == nullptr) {
-    res.set_header("Content-Type", d.media_type);
-    res.set_header("Content-Length", absl::StrCat(d.size));
+    res.content_length = d.size;
   } else {
-    res.set_content(*body, d.media_type);
+    res.body = *body;
   }
+}
+
+void Text(ServerResponse& res, int status, std::string body,
+          absl::string_view type = "text/plain") {
+  res.status = status;
+  res.headers = {{"Content-Type", std::string(type)}};
+  res.body = std::move(body);
 }
 
 struct ManifestPath {
@@ -97,146 +103,145 @@ bool ParseManifestPath(absl::string_view path, ManifestPath* out) {
 // The empty index served for "no build fits", deterministic per image and
 // reason so HEAD and the following GET agree.
 std::string EmptyIndex(const std::string& reason) {
-  return DumpJson(
-      {{"schemaVersion", 2},
-       {"mediaType", "application/vnd.oci.image.index.v1+json"},
-       {"manifests", nlohmann::json::array()},
-       {"annotations", {{std::string(kNoMatchAnnotation), reason}}}});
+  return DumpJson({{"schemaVersion", 2},
+                   {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                   {"manifests", nlohmann::json::array()},
+                   {"annotations",
+                    {{std::string(kNoMatchAnnotation),
+                      reason.size() <= kMaxNoMatchReason
+                          ? reason
+                          : reason.substr(0, kMaxNoMatchReason) + "…"}}}});
 }
 
 }  // namespace
 
 HttpFace::HttpFace(const EngineSlot* engines, Metrics* metrics, Logger* logger,
-                   BypassDetector* bypass)
+                   BypassDetector* bypass, size_t no_match_bytes)
     : engines_(engines),
       metrics_(metrics),
       logger_(logger),
       bypass_(bypass),
-      server_(std::make_unique<httplib::Server>()),
-      no_match_(std::make_unique<NoMatchStore>()) {}
+      no_match_(std::make_unique<NoMatchStore>(no_match_bytes)) {}
 
 HttpFace::~HttpFace() { Stop(); }
 
 void HttpFace::Stop() {
-  if (thread_.joinable()) {
-    server_->stop();
-    thread_.join();
-  }
+  if (face_ != nullptr) face_->Stop(absl::Seconds(15));
+  if (health_ != nullptr) health_->Stop(absl::Seconds(1));
 }
 
 absl::StatusOr<std::unique_ptr<HttpFace>> HttpFace::Start(
     const HttpFaceOptions& options, const EngineSlot* engines, Metrics* metrics,
     Logger* logger) {
-  const size_t colon = options.listen.rfind(':');
-  int port = -1;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(options.listen.substr(colon + 1), &port) || port < 0 ||
-      port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("http.listen \"", options.listen, "\" is not host:port"));
-  }
-  std::string host = options.listen.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  std::unique_ptr<HttpFace> face(
-      new HttpFace(engines, metrics, logger, options.bypass));
-  httplib::Server& server = *face->server_;
-  const int threads = std::max(1, options.threads);
-  server.new_task_queue = [threads] {
-    return new httplib::ThreadPool(static_cast<size_t>(threads));
-  };
-  // A worker serves one connection for as long as it stays busy, so with
-  // more open connections than workers the rest would wait indefinitely.
-  // Closing a connection after 100 requests (clients reconnect) makes them
-  // take turns.
-  server.set_keep_alive_max_count(100);
-  // Stop() waits for idle keep-alive connections to time out; keep that
-  // short so SIGTERM is prompt (containerd simply reconnects).
-  server.set_keep_alive_timeout(2);
-  server.set_read_timeout(10, 0);
-  server.set_write_timeout(30, 0);
-  server.set_payload_max_length(size_t{64} * 1024);
-  face->Install();
-  const int bound = port == 0 ? server.bind_to_any_port(host)
-                              : (server.bind_to_port(host, port) ? port : -1);
-  if (bound < 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on ", options.listen,
-                     " (in use, or not a local address)"));
-  }
-  face->port_ = bound;
+  std::unique_ptr<HttpFace> face(new HttpFace(
+      engines, metrics, logger, options.bypass, options.no_match_bytes));
   HttpFace* self = face.get();
-  face->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
-  while (!server.is_running()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  auto count_limit = [metrics](absl::string_view limit) {
+    metrics->CountLimit(absl::StrCat("http_", limit));
+  };
+  // The health listener: plain, small, its own loop and worker.
+  HttpServerOptions health;
+  health.listen = options.health_listen;
+  health.workers = 1;
+  health.max_connections = 32;
+  health.max_pending = 16;
+  health.request_timeout = absl::Seconds(2);
+  health.on_limit = count_limit;
+  absl::StatusOr<std::unique_ptr<HttpServer>> health_server = HttpServer::Start(
+      health, [self](const ServerRequest& req, ServerResponse& res) {
+        self->ServeHealth(req, res);
+      });
+  if (!health_server.ok()) return health_server.status();
+  face->health_ = *std::move(health_server);
+
+  HttpServerOptions serving = options.limits;
+  serving.listen = options.listen;
+  serving.tls = options.tls;
+  serving.on_limit = count_limit;
+  absl::StatusOr<std::unique_ptr<HttpServer>> face_server = HttpServer::Start(
+      serving, [self](const ServerRequest& req, ServerResponse& res) {
+        self->Serve(req, res);
+      });
+  if (!face_server.ok()) return face_server.status();
+  face->face_ = *std::move(face_server);
   return face;
 }
 
-void HttpFace::Install() {
-  server_->set_pre_routing_handler([this](const httplib::Request& req,
-                                          httplib::Response& res) {
-    const absl::string_view path = req.path;
-    const bool read = req.method == "GET" || req.method == "HEAD";
-    std::string route = "other";
-    if (path == "/metrics" && read) {
-      route = "metrics";
-      res.set_content(metrics_->Render(), "text/plain; version=0.0.4");
-    } else if (path == "/healthz" && read) {
-      route = "healthz";
-      res.set_content("ok\n", "text/plain");
-    } else if (path == "/readyz" && read) {
-      route = "readyz";
-      const bool ok = ready_.load() && engines_->Get() != nullptr;
-      res.status = ok ? 200 : 503;
-      res.set_content(ok ? "ready\n" : "starting\n", "text/plain");
-    } else if ((path == "/v2/" || path == "/v2") && read) {
-      route = "v2";
-      res.set_header("Docker-Distribution-Api-Version", "registry/2.0");
-      res.set_content("{}", "application/json");
-    } else if (!absl::StartsWith(path, "/v2/")) {
-      Error(res, 404, "NOT_FOUND", "nodefit serves only the /v2/ API");
-    } else if (!read) {
-      route = "write";
-      Error(res, 405, "UNSUPPORTED",
-            "nodefit is a pull-only registry host; writes go to the registry");
-    } else if (absl::StrContains(path, "/blobs/")) {
-      route = "blob";
-      Error(res, 404, "BLOB_UNKNOWN",
-            "nodefit serves no blobs; containerd fetches them upstream");
-    } else {
-      ManifestPath manifest;
-      if (!ParseManifestPath(path, &manifest)) {
-        Error(res, 404, "NOT_FOUND", "unknown /v2/ path");
-      } else if (manifest.reference.find(':') != std::string::npos) {
-        route = "manifest_digest";
-        if (std::optional<std::string> body =
-                no_match_->Get(manifest.reference)) {
-          Descriptor200(
-              res,
-              {"application/vnd.oci.image.index.v1+json", manifest.reference,
-               static_cast<int64_t>(body->size())},
-              &*body, req.method == "HEAD");
-        } else {
-          Error(res, 404, "MANIFEST_UNKNOWN",
-                "nodefit resolves tags only; fetch manifests upstream");
-        }
-      } else {
-        route = "manifest";
-        HandleTag(req, res, manifest.repository, manifest.reference);
-      }
-    }
-    metrics_->CountHttp(route, res.status == -1 ? 200 : res.status);
-    return httplib::Server::HandlerResponse::Handled;
-  });
+void HttpFace::ServeHealth(const ServerRequest& req, ServerResponse& res) {
+  const bool read = req.method == "GET" || req.method == "HEAD";
+  std::string route = "other";
+  if (req.path == "/metrics" && read) {
+    route = "metrics";
+    Text(res, 200, metrics_->Render(), "text/plain; version=0.0.4");
+  } else if (req.path == "/healthz" && read) {
+    route = "healthz";
+    Text(res, 200, "ok\n");
+  } else if (req.path == "/readyz" && read) {
+    route = "readyz";
+    const bool ok = ready_.load() && engines_->Get() != nullptr;
+    Text(res, ok ? 200 : 503, ok ? "ready\n" : "starting\n");
+  } else {
+    Text(res, 404,
+         "the health listener serves /healthz, /readyz and "
+         "/metrics only\n");
+  }
+  if (req.method == "HEAD") {
+    res.content_length = static_cast<int64_t>(res.body.size());
+  }
+  metrics_->CountHttp(route, res.status);
 }
 
-void HttpFace::HandleTag(const httplib::Request& req, httplib::Response& res,
+void HttpFace::Serve(const ServerRequest& req, ServerResponse& res) {
+  const absl::string_view path = req.path;
+  const bool read = req.method == "GET" || req.method == "HEAD";
+  std::string route = "other";
+  if ((path == "/v2/" || path == "/v2") && read) {
+    route = "v2";
+    res.headers = {{"Docker-Distribution-Api-Version", "registry/2.0"},
+                   {"Content-Type", "application/json"}};
+    res.body = "{}";
+  } else if (!absl::StartsWith(path, "/v2/")) {
+    Error(res, 404, "NOT_FOUND", "nodefit serves only the /v2/ API");
+  } else if (!read) {
+    route = "write";
+    Error(res, 405, "UNSUPPORTED",
+          "nodefit is a pull-only registry host; writes go to the registry");
+  } else if (absl::StrContains(path, "/blobs/")) {
+    route = "blob";
+    Error(res, 404, "BLOB_UNKNOWN",
+          "nodefit serves no blobs; containerd fetches them upstream");
+  } else {
+    ManifestPath manifest;
+    if (!ParseManifestPath(path, &manifest)) {
+      Error(res, 404, "NOT_FOUND", "unknown /v2/ path");
+    } else if (manifest.reference.find(':') != std::string::npos) {
+      route = "manifest_digest";
+      if (std::optional<std::string> body =
+              no_match_->Get(manifest.reference)) {
+        Descriptor200(res,
+                      {"application/vnd.oci.image.index.v1+json",
+                       manifest.reference, static_cast<int64_t>(body->size())},
+                      &*body, req.method == "HEAD");
+      } else {
+        Error(res, 404, "MANIFEST_UNKNOWN",
+              "nodefit resolves tags only; fetch manifests upstream");
+      }
+    } else {
+      route = "manifest";
+      HandleTag(req, res, manifest.repository, manifest.reference);
+    }
+  }
+  if (req.method == "HEAD" && !res.content_length.has_value()) {
+    res.content_length = static_cast<int64_t>(res.body.size());
+  }
+  metrics_->CountHttp(route, res.status);
+}
+
+void HttpFace::HandleTag(const ServerRequest& req, ServerResponse& res,
                          const std::string& repository,
                          const std::string& tag) {
   const bool head = req.method == "HEAD";
-  const std::string ns = req.get_param_value("ns");
+  const std::string ns = req.Param("ns");
   if (ns.empty()) {
     Error(res, 400, "NAME_INVALID",
           "missing ?ns=<registry>: nodefit answers as a hosts.toml host, "

@@ -1,6 +1,7 @@
 #include "resolver/base/file_util.h"
 
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,32 +26,59 @@ absl::Status ErrnoError(absl::string_view action, absl::string_view path,
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadFileToString(const std::string& path,
-                                             size_t max_bytes) {
-  const bool is_stdin = path == "-";
-  const int fd = is_stdin ? STDIN_FILENO : open(path.c_str(), O_RDONLY);
-  if (fd < 0) return ErrnoError("read", path, errno);
+namespace {
+
+// Reads `fd` to its end, at most `max_bytes`; `name` in messages.
+absl::StatusOr<std::string> ReadAll(int fd, absl::string_view name,
+                                    size_t max_bytes) {
   std::string out;
   char buffer[64 * 1024];
-  absl::Status status;
   while (true) {
     const ssize_t n = read(fd, buffer, sizeof(buffer));
     if (n < 0) {
       if (errno == EINTR) continue;
-      status = ErrnoError("read", is_stdin ? "standard input" : path, errno);
-      break;
+      return ErrnoError("read", name, errno);
     }
-    if (n == 0) break;
+    if (n == 0) return out;
     if (out.size() + static_cast<size_t>(n) > max_bytes) {
-      status = absl::InvalidArgumentError(
-          absl::StrCat(is_stdin ? "standard input" : path, " is larger than ",
-                       max_bytes, " bytes"));
-      break;
+      return absl::InvalidArgumentError(
+          absl::StrCat(name, " is larger than ", max_bytes, " bytes"));
     }
     out.append(buffer, static_cast<size_t>(n));
   }
-  if (!is_stdin) close(fd);
-  if (!status.ok()) return status;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ReadFileToString(const std::string& path,
+                                             size_t max_bytes) {
+  if (path == "-") return ReadAll(STDIN_FILENO, "standard input", max_bytes);
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("read", path, errno);
+  absl::StatusOr<std::string> out = ReadAll(fd, path, max_bytes);
+  close(fd);
+  return out;
+}
+
+absl::StatusOr<std::string> ReadFileNoFollow(const std::string& path,
+                                             size_t max_bytes) {
+  const int fd =
+      open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, " is a symlink; nodefit does not follow it"));
+    }
+    return ErrnoError("read", path, errno);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is not a regular file"));
+  }
+  absl::StatusOr<std::string> out = ReadAll(fd, path, max_bytes);
+  close(fd);
   return out;
 }
 
@@ -86,6 +114,58 @@ absl::Status WriteFileAtomically(const std::string& path,
     const int error = errno;
     unlink(temp.c_str());
     return ErrnoError("rename into", path, error);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WriteFileAtomicallyAt(int dir_fd, const std::string& name,
+                                   absl::string_view display,
+                                   absl::string_view content, int mode,
+                                   uid_t uid, gid_t gid) {
+  std::string temp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0 && attempt < 16; ++attempt) {
+    uint64_t random = 0;
+    if (getrandom(&random, sizeof(random), 0) != sizeof(random)) {
+      random = static_cast<uint64_t>(getpid()) * 2654435761u + attempt;
+    }
+    temp = absl::StrCat(name, ".nodefit-tmp-", absl::Hex(random));
+    fd = openat(dir_fd, temp.c_str(),
+                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  if (fd < 0) return ErrnoError("create a temporary file for", display, errno);
+  auto fail = [&](absl::string_view action) {
+    const int error = errno;
+    close(fd);
+    unlinkat(dir_fd, temp.c_str(), 0);
+    return ErrnoError(action, display, error);
+  };
+  size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n =
+        write(fd, content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("write");
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (fchmod(fd, static_cast<mode_t>(mode)) != 0) return fail("chmod");
+  if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
+      fchown(fd, uid, gid) != 0) {
+    return fail("give the owner to");
+  }
+  if (fsync(fd) != 0) return fail("sync");
+  if (close(fd) != 0) {
+    const int error = errno;
+    unlinkat(dir_fd, temp.c_str(), 0);
+    return ErrnoError("close", display, error);
+  }
+  if (renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0) {
+    const int error = errno;
+    unlinkat(dir_fd, temp.c_str(), 0);
+    return ErrnoError("rename into", display, error);
   }
   return absl::OkStatus();
 }

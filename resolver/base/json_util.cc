@@ -1,13 +1,44 @@
 #include "resolver/base/json_util.h"
 
 #include "absl/strings/str_cat.h"
+#include "resolver/base/limits.h"
 
 namespace nodefit {
 
+namespace {
+
+// Thrown by the parser callback to stop at a bound; caught below.
+struct TooBig {
+  const char* what;
+};
+
+}  // namespace
+
 absl::StatusOr<nlohmann::json> ParseJson(absl::string_view text,
                                          absl::string_view what) {
+  int64_t values = 0;
+  const nlohmann::json::parser_callback_t bounds =
+      [&values](int depth, nlohmann::json::parse_event_t event,
+                nlohmann::json&) {
+        const bool opens =
+            event == nlohmann::json::parse_event_t::object_start ||
+            event == nlohmann::json::parse_event_t::array_start;
+        // `depth` counts the containers already open around this event.
+        if (opens && depth >= kJsonMaxDepth) {
+          throw TooBig{"nested too deeply"};
+        }
+        if (opens || event == nlohmann::json::parse_event_t::value) {
+          if (++values > kJsonMaxValues) throw TooBig{"too many values"};
+        }
+        return true;
+      };
   try {
-    return nlohmann::json::parse(text.begin(), text.end());
+    return nlohmann::json::parse(text.begin(), text.end(), bounds);
+  } catch (const TooBig& e) {
+    ReportLimit("json");
+    return absl::ResourceExhaustedError(
+        absl::StrCat(what, ": JSON ", e.what, " (at most depth ", kJsonMaxDepth,
+                     " and ", kJsonMaxValues, " values)"));
   } catch (const nlohmann::json::exception& e) {
     // e.what() reads like "[json.exception.parse_error.101] parse error at
     // line 1, column 2: syntax error ..."; drop the bracketed id.

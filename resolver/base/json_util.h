@@ -9,6 +9,7 @@
 #ifndef NODEFIT_RESOLVER_BASE_JSON_UTIL_H_
 #define NODEFIT_RESOLVER_BASE_JSON_UTIL_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -17,6 +18,14 @@
 #include "nlohmann/json.hpp"
 
 namespace nodefit {
+
+// Bounds on every parsed document, whatever its size in bytes: nesting
+// depth and the number of values. An OCI index of 4096 entries has about
+// 125,000 values and a depth of 6; without them a 4 MB `[[[…]]]` costs
+// hundreds of megabytes. Hitting one is ResourceExhausted, reported as the
+// limit "json".
+inline constexpr int kJsonMaxDepth = 64;
+inline constexpr int64_t kJsonMaxValues = 150'000;
 
 // Parses `text` as one JSON document. Duplicate keys keep the last value, as
 // Go's encoding/json (and so containerd) does.

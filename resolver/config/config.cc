@@ -2,6 +2,8 @@
 
 #include <functional>
 #include <limits>
+#include <map>
+#include <tuple>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -316,6 +318,10 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
                      RETURN_IF_ERROR(c.String(x, key, &config.cri.containerd));
                      return CheckUnixAddress(c, key, config.cri.containerd);
                    }},
+                  {"socket_group",
+                   [&](const Json& x, absl::string_view key) {
+                     return c.String(x, key, &config.cri.socket_group);
+                   }},
                   {"namespace",
                    [&](const Json& x, absl::string_view key) -> absl::Status {
                      RETURN_IF_ERROR(
@@ -362,6 +368,11 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
                   }
                   return absl::OkStatus();
                 }},
+               {"allow_internal_redirects",
+                [&](const Json& x, absl::string_view key) {
+                  return u.Bool(x, key,
+                                &config.upstream.allow_internal_redirects);
+                }},
                {"index_cache_bytes",
                 [&](const Json& x, absl::string_view key) -> absl::Status {
                   if (!x.is_number_integer() || x.get<int64_t>() < 0) {
@@ -400,11 +411,68 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
           RETURN_IF_ERROR(r.Object(v, k));
           const Reader h = r.Child(k);
           return h.Keys(
-              v, {{"listen",
-                   [&](const Json& x, absl::string_view key) -> absl::Status {
-                     RETURN_IF_ERROR(h.String(x, key, &config.http.listen));
-                     return CheckHostPort(h, key, config.http.listen);
-                   }}});
+              v,
+              {{"listen",
+                [&](const Json& x, absl::string_view key) -> absl::Status {
+                  RETURN_IF_ERROR(h.String(x, key, &config.http.listen));
+                  return CheckHostPort(h, key, config.http.listen);
+                }},
+               {"health_listen",
+                [&](const Json& x, absl::string_view key) -> absl::Status {
+                  RETURN_IF_ERROR(h.String(x, key, &config.http.health_listen));
+                  return CheckHostPort(h, key, config.http.health_listen);
+                }},
+               {"pki_dir",
+                [&](const Json& x, absl::string_view key) {
+                  return h.NonEmptyString(x, key, &config.http.pki_dir);
+                }},
+               {"insecure_plain_http",
+                [&](const Json& x, absl::string_view key) {
+                  return h.Bool(x, key, &config.http.insecure_plain_http);
+                }},
+               {"allow_non_loopback",
+                [&](const Json& x, absl::string_view key) {
+                  return h.Bool(x, key, &config.http.allow_non_loopback);
+                }}});
+        }},
+       {"limits",
+        [&](const Json& v, absl::string_view k) -> absl::Status {
+          RETURN_IF_ERROR(r.Object(v, k));
+          const Reader l = r.Child(k);
+          // name -> (field, minimum, maximum)
+          const std::map<absl::string_view, std::tuple<int*, int, int>> ints = {
+              {"http_workers", {&config.limits.http_workers, 1, 64}},
+              {"http_max_connections",
+               {&config.limits.http_max_connections, 4, 10'000}},
+              {"http_max_pending",
+               {&config.limits.http_max_pending, 1, 10'000}},
+              {"http_request_timeout_ms",
+               {&config.limits.http_request_timeout_ms, 100, 120'000}},
+              {"http_max_headers", {&config.limits.http_max_headers, 8, 1000}},
+              {"http_max_header_bytes",
+               {&config.limits.http_max_header_bytes, 1024, 1 << 20}},
+              {"token_cache_entries",
+               {&config.limits.token_cache_entries, 0, 100'000}},
+              {"token_cache_bytes",
+               {&config.limits.token_cache_bytes, 0, 64 << 20}},
+              {"auth_registries", {&config.limits.auth_registries, 1, 100'000}},
+              {"no_match_bytes", {&config.limits.no_match_bytes, 0, 64 << 20}},
+              {"upstream_bodies", {&config.limits.upstream_bodies, 1, 64}},
+              {"cri_pull_workers", {&config.limits.cri_pull_workers, 1, 256}},
+              {"cri_pull_queue", {&config.limits.cri_pull_queue, 0, 10'000}},
+              {"cri_max_message_bytes",
+               {&config.limits.cri_max_message_bytes, 64 << 10, 64 << 20}}};
+          for (const auto& [key, value] : v.items()) {
+            auto it = ints.find(key);
+            if (it == ints.end()) return l.Error(key, "unknown key");
+            const auto& [field, low, high] = it->second;
+            RETURN_IF_ERROR(l.Int(value, key, field));
+            if (*field < low || *field > high) {
+              return l.Error(key,
+                             absl::StrCat("must be within ", low, "..", high));
+            }
+          }
+          return absl::OkStatus();
         }},
        {"containerd",
         [&](const Json& v, absl::string_view k) -> absl::Status {
@@ -449,6 +517,23 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
                      return absl::OkStatus();
                    }}});
         }}}));
+
+  // nodefit answers as root; off loopback, anyone who can reach the
+  // address could use it. Only an explicit setting allows that.
+  for (const auto& [key, address] :
+       {std::make_pair("http.listen", config.http.listen),
+        std::make_pair("http.health_listen", config.http.health_listen)}) {
+    const std::string host = address.substr(0, address.rfind(':'));
+    const bool loopback = absl::StartsWith(host, "127.") ||
+                          host == "localhost" || host == "[::1]";
+    if (!loopback && !config.http.allow_non_loopback) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, ": key \"", key, "\": \"", address,
+          "\" is not a loopback address; nodefit answers as root, so listening "
+          "elsewhere must be asked for with \"http\": "
+          "{\"allow_non_loopback\": true}"));
+    }
+  }
 
   config.features.insert(config.features.begin(), platform_features.begin(),
                          platform_features.end());

@@ -41,6 +41,8 @@ struct CriConfig {
   std::string listen = "unix:///run/nodefit/cri.sock";
   std::string containerd = "unix:///run/containerd/containerd.sock";
   std::string namespace_name = "k8s.io";
+  // A group allowed to use the socket (name or number); empty: root only.
+  std::string socket_group;
 };
 
 // How nodefit talks to registries.
@@ -51,6 +53,11 @@ struct UpstreamConfig {
   // Reuse a tag's digest without a HEAD for this long; 0 (default): HEAD
   // every time, as containerd does.
   int tag_cache_ms = 0;
+  // Let a registry redirect nodefit to loopback or link-local addresses,
+  // or to another host over plain http (off: a registry, or whoever names
+  // one, could reach the node's own services and the cloud's metadata
+  // through nodefit).
+  bool allow_internal_redirects = false;
 };
 
 // Node Feature Discovery feature files ("name[=value]" lines).
@@ -65,8 +72,37 @@ struct NfdConfig {
   std::map<std::string, std::string> map;
 };
 
+// The resolver face (mutual TLS, on a privileged port so no other user can
+// bind it) and the plain health listener (/healthz, /readyz, /metrics).
 struct HttpConfig {
-  std::string listen = "127.0.0.1:5055";
+  std::string listen = "127.0.0.1:505";
+  std::string health_listen = "127.0.0.1:5055";
+  // The node-local CA, server and client certificates (nodefit pki init,
+  // or hosts install).
+  std::string pki_dir = "/etc/nodefit/pki";
+  // Tests only: plain HTTP on `listen`, which any local user can reach.
+  bool insecure_plain_http = false;
+  // Listening on an address other than loopback must be asked for.
+  bool allow_non_loopback = false;
+};
+
+// Every bound on what clients, registries and documents can make nodefit
+// hold; each has a safe default and counts in nodefit_limits_total.
+struct LimitsConfig {
+  int http_workers = 8;
+  int http_max_connections = 128;
+  int http_max_pending = 64;
+  int http_request_timeout_ms = 10'000;  // a whole request's headers
+  int http_max_headers = 64;
+  int http_max_header_bytes = 16 << 10;
+  int token_cache_entries = 512;
+  int token_cache_bytes = 1 << 20;
+  int auth_registries = 256;
+  int no_match_bytes = 1 << 20;
+  int upstream_bodies = 4;  // manifest bodies fetched at once
+  int cri_pull_workers = 8;
+  int cri_pull_queue = 64;
+  int cri_max_message_bytes = 4 << 20;
 };
 
 // Where this node's containerd keeps its config and binary: `nodefit
@@ -101,6 +137,7 @@ struct Config {
   NfdConfig nfd;
   CriConfig cri;
   HttpConfig http;
+  LimitsConfig limits;
   ContainerdConfig containerd;
   BypassConfig bypass;
 

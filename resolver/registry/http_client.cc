@@ -1,6 +1,9 @@
 #include "resolver/registry/http_client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cstdlib>
 #include <mutex>
@@ -131,7 +134,44 @@ struct Transfer {
   std::string body;
   size_t max_body = 0;
   bool too_large = false;
+  bool forbid_internal = false;  // this hop follows a cross-host redirect
+  bool refused_internal = false;
 };
+
+// Loopback, link-local (cloud metadata at 169.254.169.254, fe80::/10) and
+// unspecified addresses: never the target of a cross-host redirect.
+bool IsInternalAddress(const sockaddr* address) {
+  if (address->sa_family == AF_INET) {
+    const uint32_t ip =
+        ntohl(reinterpret_cast<const sockaddr_in*>(address)->sin_addr.s_addr);
+    return (ip >> 24) == 127 || (ip >> 16) == 0xA9FE || ip == 0;
+  }
+  if (address->sa_family == AF_INET6) {
+    const in6_addr& ip =
+        reinterpret_cast<const sockaddr_in6*>(address)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(&ip)) {
+      const uint32_t v4 = (uint32_t{ip.s6_addr[12]} << 24) |
+                          (uint32_t{ip.s6_addr[13]} << 16) |
+                          (uint32_t{ip.s6_addr[14]} << 8) | ip.s6_addr[15];
+      return (v4 >> 24) == 127 || (v4 >> 16) == 0xA9FE || v4 == 0;
+    }
+    return IN6_IS_ADDR_LOOPBACK(&ip) || IN6_IS_ADDR_LINKLOCAL(&ip) ||
+           IN6_IS_ADDR_UNSPECIFIED(&ip);
+  }
+  return true;  // not an IP socket: not something a registry redirects to
+}
+
+// libcurl's socket factory: where the check of a redirect target happens,
+// after name resolution, for every address tried.
+curl_socket_t OpenSocket(void* user, curlsocktype, curl_sockaddr* address) {
+  auto* t = static_cast<Transfer*>(user);
+  if (t->forbid_internal && IsInternalAddress(&address->addr)) {
+    t->refused_internal = true;
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype | SOCK_CLOEXEC,
+                address->protocol);
+}
 
 size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
@@ -225,7 +265,8 @@ class CurlHttpClient : public HttpClient {
                                        const std::string& method,
                                        const UrlParts& url,
                                        const HeaderList& headers,
-                                       absl::Duration remaining);
+                                       absl::Duration remaining,
+                                       bool forbid_internal);
 
   static constexpr int kLocks = CURL_LOCK_DATA_LAST;
 
@@ -239,10 +280,12 @@ class CurlHttpClient : public HttpClient {
 
 absl::StatusOr<HttpResponse> CurlHttpClient::Perform(
     CURL* h, const HttpRequest& request, const std::string& method,
-    const UrlParts& url, const HeaderList& headers, absl::Duration remaining) {
+    const UrlParts& url, const HeaderList& headers, absl::Duration remaining,
+    bool forbid_internal) {
   curl_easy_reset(h);
   Transfer transfer;
   transfer.max_body = request.max_body_bytes;
+  transfer.forbid_internal = forbid_internal;
   char error[CURL_ERROR_SIZE] = {0};
   curl_slist* header_list = nullptr;
   for (const auto& [name, value] : headers) {
@@ -266,6 +309,8 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Perform(
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &OnBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
+  curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &transfer);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(  // NOLINT(google-runtime-int)
                        absl::ToInt64Milliseconds(request.connect_timeout)));
@@ -302,6 +347,13 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Perform(
       return absl::ResourceExhaustedError(
           absl::StrCat(where, ": response body is larger than ",
                        request.max_body_bytes, " bytes"));
+    }
+    if (transfer.refused_internal) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          where,
+          ": refusing a redirect to an internal address (loopback, "
+          "link-local or metadata); set "
+          "upstream.allow_internal_redirects to allow it"));
     }
     switch (code) {
       case CURLE_OPERATION_TIMEDOUT:
@@ -343,9 +395,11 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   HeaderList headers = request.headers;
   CURL* h = Acquire();
   if (h == nullptr) return absl::ResourceExhaustedError("curl_easy_init");
+  bool cross_host = false;  // this hop follows a redirect to another host
   for (int hop = 0;; ++hop) {
     absl::StatusOr<HttpResponse> response =
-        Perform(h, request, method, url, headers, deadline - absl::Now());
+        Perform(h, request, method, url, headers, deadline - absl::Now(),
+                cross_host && !request.allow_internal_redirects);
     if (!response.ok()) {
       curl_easy_cleanup(h);  // its connection may be in a bad state
       return response.status();
@@ -377,6 +431,24 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
       return absl::FailedPreconditionError(
           absl::StrCat(request.method, " ", first_origin,
                        ": refusing redirect from https to ", Origin(next)));
+    }
+    // Another host: only over https, and (checked where libcurl connects)
+    // never to an internal address, so a registry cannot make nodefit
+    // fetch from the node's own services or the cloud's metadata.
+    const UrlParts first = [&] {
+      UrlParts parts;
+      ParseUrl("", request.url, &parts);
+      return parts;
+    }();
+    cross_host = next.host != first.host || next.port != first.port;
+    if (cross_host && next.scheme != "https" &&
+        !request.allow_internal_redirects) {
+      Release(h);
+      return absl::FailedPreconditionError(
+          absl::StrCat(request.method, " ", first_origin,
+                       ": refusing redirect to ", Origin(next),
+                       ": another host over plain http; set "
+                       "upstream.allow_internal_redirects to allow it"));
     }
     if (Origin(next) != first_origin) {
       headers.erase(std::remove_if(headers.begin(), headers.end(),

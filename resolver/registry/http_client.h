@@ -45,6 +45,14 @@ struct HttpRequest {
   // verify_tls = false turns verification off (registries marked insecure).
   std::string ca_file;
   bool verify_tls = true;
+  // A redirect is followed to the same host and port, or to https on
+  // another host, never to a loopback, link-local (169.254.0.0/16, the
+  // clouds' metadata service, fe80::/10) or unspecified address, checked
+  // where libcurl connects (so DNS cannot re-point it). True lifts both
+  // rules: plain http to another host and internal addresses (config
+  // upstream.allow_internal_redirects, for registries inside the node's
+  // own network).
+  bool allow_internal_redirects = false;
 };
 
 struct HttpResponse {

@@ -12,6 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "resolver/base/json_util.h"
+#include "resolver/base/limits.h"
+#include "resolver/base/lru_map.h"
 #include "resolver/base/single_flight.h"
 #include "resolver/base/status_macros.h"
 #include "resolver/registry/digest.h"
@@ -170,10 +172,11 @@ class DistributionClient : public RegistryClient {
   IndexCache cache_;
 
   absl::Mutex auth_mu_;
-  absl::flat_hash_map<std::string, AuthState> auth_by_registry_
-      ABSL_GUARDED_BY(auth_mu_);
-  absl::flat_hash_map<std::string, CachedToken> tokens_
-      ABSL_GUARDED_BY(auth_mu_);
+  // Keyed by what registries (and their challenges) choose: bounded.
+  LruMap<AuthState> auth_by_registry_ ABSL_GUARDED_BY(auth_mu_){
+      options_.auth_registries, options_.auth_registries * 4096};
+  LruMap<CachedToken> tokens_ ABSL_GUARDED_BY(auth_mu_){
+      options_.token_cache_entries, options_.token_cache_bytes};
 
   struct CachedTag {
     std::string digest;
@@ -183,6 +186,9 @@ class DistributionClient : public RegistryClient {
   absl::flat_hash_map<std::string, CachedTag> tags_ ABSL_GUARDED_BY(tags_mu_);
 
   SingleFlight<absl::StatusOr<Resolution>> flights_;
+
+  absl::Mutex bodies_mu_;
+  int bodies_in_flight_ ABSL_GUARDED_BY(bodies_mu_) = 0;
 };
 
 HttpRequest DistributionClient::NewRequest(const RegistryEndpoint& ep,
@@ -195,12 +201,34 @@ HttpRequest DistributionClient::NewRequest(const RegistryEndpoint& ep,
   request.timeout = options_.request_timeout;
   request.ca_file = ep.ca_file;
   request.verify_tls = !ep.insecure;
+  request.allow_internal_redirects = options_.allow_internal_redirects;
   return request;
 }
 
 absl::StatusOr<HttpResponse> DistributionClient::Exchange(
     const HttpRequest& request) {
+  // Each body in flight may be as large as the request allows (4.3 MB for a
+  // manifest): bound how many are, waiting for a turn within the request's
+  // own time.
+  const bool body = request.method != "HEAD";
+  if (body) {
+    absl::MutexLock lock(&bodies_mu_);
+    auto turn = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(bodies_mu_) {
+      return bodies_in_flight_ < options_.upstream_bodies;
+    };
+    if (!bodies_mu_.AwaitWithTimeout(absl::Condition(&turn), request.timeout)) {
+      ReportLimit("upstream_bodies");
+      return absl::DeadlineExceededError(
+          absl::StrCat(request.method, " ", UrlOrigin(request.url),
+                       ": no turn among the upstream bodies in flight"));
+    }
+    ++bodies_in_flight_;
+  }
   absl::StatusOr<HttpResponse> response = http_->Send(request);
+  if (body) {
+    absl::MutexLock lock(&bodies_mu_);
+    --bodies_in_flight_;
+  }
   if (options_.on_upstream_response) {
     options_.on_upstream_response(response.ok() ? response->status : 0);
   }
@@ -236,9 +264,9 @@ absl::StatusOr<std::string> DistributionClient::Token(
       absl::StrCat(ep.registry, "\n", scope, "\n", credentials.Fingerprint());
   if (!refresh) {
     absl::MutexLock lock(&auth_mu_);
-    auto it = tokens_.find(key);
-    if (it != tokens_.end() && it->second.expires > options_.clock->Now()) {
-      return it->second.value;
+    const CachedToken* cached = tokens_.Get(key);
+    if (cached != nullptr && cached->expires > options_.clock->Now()) {
+      return cached->value;
     }
   }
 
@@ -333,7 +361,12 @@ absl::StatusOr<std::string> DistributionClient::Token(
   // Renew a little early so a token never expires in flight.
   const absl::Duration margin = std::min(lifetime / 10, absl::Seconds(10));
   absl::MutexLock lock(&auth_mu_);
-  tokens_[key] = {token, options_.clock->Now() + lifetime - margin};
+  const uint64_t evicted = tokens_.evictions();
+  tokens_.Put(key, {token, options_.clock->Now() + lifetime - margin},
+              key.size() + token.size());
+  if (tokens_.evictions() != evicted && options_.on_bound) {
+    options_.on_bound("token_cache");
+  }
   return token;
 }
 
@@ -347,9 +380,8 @@ absl::StatusOr<HttpResponse> DistributionClient::Send(
   std::optional<AuthState> known;
   {
     absl::MutexLock lock(&auth_mu_);
-    if (auto it = auth_by_registry_.find(ep.registry);
-        it != auth_by_registry_.end()) {
-      known = it->second;
+    if (const AuthState* state = auth_by_registry_.Get(ep.registry)) {
+      known = *state;
     }
   }
   bool sent_authorization = false;
@@ -394,7 +426,13 @@ absl::StatusOr<HttpResponse> DistributionClient::Send(
     if (auth.scheme.empty()) return response;
     {
       absl::MutexLock lock(&auth_mu_);
-      auth_by_registry_[ep.registry] = auth;
+      const uint64_t evicted = auth_by_registry_.evictions();
+      auth_by_registry_.Put(ep.registry, auth,
+                            ep.registry.size() + auth.realm.size() +
+                                auth.service.size() + auth.scheme.size());
+      if (auth_by_registry_.evictions() != evicted && options_.on_bound) {
+        options_.on_bound("auth_state");
+      }
     }
     ASSIGN_OR_RETURN(bool authorized,
                      authorize(auth, /*refresh=*/sent_authorization));
@@ -635,6 +673,11 @@ RegistryClientOptions RegistryClientOptions::FromConfig(const Config& config) {
       absl::Milliseconds(config.upstream.request_timeout_ms);
   options.cache_bytes = config.upstream.index_cache_bytes;
   options.tag_ttl = absl::Milliseconds(config.upstream.tag_cache_ms);
+  options.allow_internal_redirects = config.upstream.allow_internal_redirects;
+  options.upstream_bodies = config.limits.upstream_bodies;
+  options.token_cache_entries = config.limits.token_cache_entries;
+  options.token_cache_bytes = config.limits.token_cache_bytes;
+  options.auth_registries = config.limits.auth_registries;
   return options;
 }
 

@@ -85,6 +85,18 @@ struct RegistryClientOptions {
   // Called once per upstream HTTP exchange (registry or token server) with
   // its status code, 0 when the transport failed. For metrics.
   std::function<void(int status)> on_upstream_response;
+  // Bounds of what registries decide the size of: cached tokens (entries
+  // and bytes of key + token) and the auth challenges remembered per
+  // registry. `on_bound("token_cache"|"auth_state")` when one evicts.
+  size_t token_cache_entries = 512;
+  size_t token_cache_bytes = 1 << 20;
+  size_t auth_registries = 256;
+  std::function<void(absl::string_view bound)> on_bound;
+  // Follow redirects to loopback and link-local addresses too (see
+  // HttpRequest::allow_internal_redirects).
+  bool allow_internal_redirects = false;
+  // Response bodies (manifests, tokens) fetched at once; more wait.
+  int upstream_bodies = 4;
 
   static RegistryClientOptions FromConfig(const Config& config);
 };

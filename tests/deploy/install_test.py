@@ -16,7 +16,7 @@ import unittest
 
 NODEFIT, DEPLOY = map(os.path.abspath, sys.argv[1:3])
 del sys.argv[1:3]
-ADDRESS = "http://127.0.0.1:5055"
+ADDRESS = "https://127.0.0.1:505"
 
 REGISTRY_HOSTS = b"""server = "https://registry-1.docker.io"
 
@@ -55,6 +55,10 @@ def write(root, path, content, mode=0o644):
 def read(root, path):
     with open(os.path.join(root, path.lstrip("/")), "rb") as f:
         return f.read()
+
+
+def mode(root, path):
+    return stat.S_IMODE(os.lstat(os.path.join(root, path.lstrip("/"))).st_mode)
 
 
 class InstallUninstall(unittest.TestCase):
@@ -107,6 +111,19 @@ class InstallUninstall(unittest.TestCase):
                 os.path.join(self.root, "usr/local/bin/nodefit"), os.X_OK))
             self.assertEqual(read(self.root, "/etc/nodefit/config.json"),
                              read(DEPLOY, "config.json"))
+            # The config may hold registry passwords; the keys are secrets.
+            self.assertEqual(mode(self.root, "/etc/nodefit/config.json"), 0o600)
+            pki = "/etc/nodefit/pki"
+            self.assertEqual(mode(self.root, pki), 0o700)
+            for key in ("ca-key.pem", "server-key.pem", "client-key.pem"):
+                self.assertEqual(mode(self.root, f"{pki}/{key}"), 0o600, key)
+            with open(os.path.join(self.root, "etc/containerd/certs.d/"
+                                   "_default/hosts.toml"), "rb") as f:
+                ours = tomllib.load(f)["host"][ADDRESS]
+            self.assertEqual(ours["ca"], self.root + pki + "/ca.pem")
+            self.assertEqual(ours["client"],
+                             [[self.root + pki + "/client.pem",
+                               self.root + pki + "/client-key.pem"]])
             unit = read(self.root, "/etc/systemd/system/nodefit.service")
             self.assertIn(b"ExecStart=/usr/local/bin/nodefit serve --config "
                           b"/etc/nodefit/config.json", unit)

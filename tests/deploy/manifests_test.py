@@ -35,11 +35,17 @@ def help_text(*command):
 
 
 def usage_flags(text, command):
-    """The flags the usage line `nodefit COMMAND ...` names."""
-    for line in text.splitlines():
-        line = re.sub(r"^\s*(usage:)?\s*", "", line)
+    """The flags the usage line `nodefit COMMAND ...` names (with the
+    lines that continue it, which start with '[')."""
+    lines = [re.sub(r"^\s*(usage:)?\s*", "", line) for line in text.splitlines()]
+    for i, line in enumerate(lines):
         if line.startswith(f"nodefit {command} ") or line == f"nodefit {command}":
-            return set(re.findall(r"--[a-z][a-z-]*", line))
+            flags = set(re.findall(r"--[a-z][a-z-]*", line))
+            for more in lines[i + 1:]:
+                if not more.startswith("["):
+                    break
+                flags |= set(re.findall(r"--[a-z][a-z-]*", more))
+            return flags
     raise AssertionError(f"no usage line for `nodefit {command}` in:\n{text}")
 
 
@@ -177,7 +183,13 @@ class Kubernetes(unittest.TestCase):
         self.assertEqual(flag_values(stop)["--certs-dir"],
                          flag_values(self.init["command"])["--certs-dir"])
         self.assertEqual(flag_values(self.init["command"])["--address"],
-                         "http://" + self.config["http"]["listen"])
+                         "https://" + self.config["http"]["listen"])
+        self.assertEqual(flag_values(self.init["command"])["--pki-dir"],
+                         self.config["http"]["pki_dir"])
+        self.assert_host_mount(self.init, self.config["http"]["pki_dir"], True)
+        self.assert_host_mount(self.main, self.config["http"]["pki_dir"], False)
+        self.assertIn("NET_BIND_SERVICE",
+                      self.main["securityContext"]["capabilities"]["add"])
 
     def test_image_is_the_variable_and_the_binary_where_the_image_has_it(self):
         # scripts/image puts the binary at /usr/bin/nodefit; the manifests
@@ -207,8 +219,8 @@ class Kubernetes(unittest.TestCase):
                 self.assertEqual(result.returncode, 0, f"{argv}: {result.stderr}")
             self.assertEqual(os.listdir(certs), [])
 
-    def test_probes_reach_http_listen(self):
-        host, port = host_port(self.config["http"]["listen"])
+    def test_probes_reach_the_health_listener(self):
+        host, port = host_port(self.config["http"]["health_listen"])
         for probe, path in (("livenessProbe", "/healthz"),
                             ("readinessProbe", "/readyz")):
             get = self.main[probe]["httpGet"]
@@ -230,10 +242,18 @@ class Kubernetes(unittest.TestCase):
             check_config_accepted(self, f.name)
 
     def test_configmap_config_is_the_example(self):
-        # The same config but for where the host's /proc is mounted.
-        config = dict(self.config)
+        # The same config but for where the host's /proc is mounted and
+        # the PKI: /etc/nodefit is the ConfigMap (read-only), so the PKI
+        # lives in a host directory of its own.
+        config = json.loads(json.dumps(self.config))
         self.assertEqual(config.pop("proc_root"), "/host/proc")
-        self.assertEqual(config, EXAMPLE_CONFIG)
+        self.assertEqual(config["http"].pop("pki_dir"), "/var/lib/nodefit/pki")
+        example = json.loads(json.dumps(EXAMPLE_CONFIG))
+        self.assertEqual(example["http"].pop("pki_dir"), "/etc/nodefit/pki")
+        self.assertEqual(config, example)
+        # The init container makes it; nodefit only reads it.
+        self.assert_host_mount(self.init, "/var/lib/nodefit/pki", writable=True)
+        self.assert_host_mount(self.main, "/var/lib/nodefit/pki", writable=False)
 
 
 class Files(unittest.TestCase):
@@ -298,13 +318,20 @@ class Files(unittest.TestCase):
 
     def test_hosts_toml_is_what_hosts_install_writes(self):
         shipped = self.load_toml("hosts.toml")
-        address = "http://" + EXAMPLE_CONFIG["http"]["listen"]
-        with tempfile.TemporaryDirectory() as certs:
+        address = "https://" + EXAMPLE_CONFIG["http"]["listen"]
+        pki = EXAMPLE_CONFIG["http"]["pki_dir"]
+        with tempfile.TemporaryDirectory() as certs, \
+                tempfile.TemporaryDirectory() as scratch:
+            # The shipped file names the default PKI; install it from a
+            # scratch PKI and compare with the paths put back.
             result = nodefit("hosts", "install", "--certs-dir", certs,
-                             "--address", address)
+                             "--address", address, "--pki-dir",
+                             os.path.join(scratch, "pki"))
             self.assertEqual(result.returncode, 0, result.stderr)
             with open(os.path.join(certs, "_default/hosts.toml"), "rb") as f:
-                self.assertEqual(tomllib.load(f), shipped)
+                text = f.read().decode().replace(
+                    os.path.join(scratch, "pki"), pki)
+                self.assertEqual(tomllib.loads(text), shipped)
         self.assertEqual(list(shipped["host"]), [address])
 
 

@@ -26,14 +26,19 @@ using ::nodefit::testing::ParseToml;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kAddress[] = "http://127.0.0.1:5055";
+constexpr char kAddress[] = "https://127.0.0.1:505";
 
-// Written out here, independently of plugin/containerd/hosts_toml.cc.
-const std::string kBlock =
-    "# Added by nodefit (nodefit hosts install); nodefit hosts remove takes "
-    "it out.\n"
-    "[host.\"http://127.0.0.1:5055\"]\n"
-    "  capabilities = [\"pull\", \"resolve\"]\n";
+// Written out here, independently of plugin/containerd/hosts_toml.cc: the
+// block for the default address, with the node PKI in `pki`.
+std::string Block(const std::string& pki) {
+  return "# Added by nodefit (nodefit hosts install); nodefit hosts remove "
+         "takes it out.\n"
+         "[host.\"https://127.0.0.1:505\"]\n"
+         "  capabilities = [\"pull\", \"resolve\"]\n"
+         "  ca = \"" +
+         pki + "/ca.pem\"\n  client = [[\"" + pki + "/client.pem\", \"" + pki +
+         "/client-key.pem\"]]\n";
+}
 
 // Comments, tabs, trailing blanks, a sub-table and no final newline.
 const std::string kDockerHead =
@@ -122,6 +127,8 @@ class HostsBinaryTest : public ::testing::Test {
     // has nothing to warn about (with Debian's containerd binary at hand;
     // without one it cannot tell and stays silent too).
     containerd_config_ = ContainerdConfig(dir_.path());
+    pki_ = config_dir_.path() + "/pki";
+    block_ = Block(pki_);
   }
 
   // A containerd config (version 2, 1.x) whose CRI reads `certs_dir`.
@@ -131,6 +138,14 @@ class HostsBinaryTest : public ::testing::Test {
         "version = 2\n[plugins.\"io.containerd.grpc.v1.cri\".registry]\n"
         "  config_path = \"" +
             certs_dir + "\"\n");
+  }
+
+  // What the first install prints about the PKI it made.
+  std::string PkiCreated() const {
+    return pki_ + "/ca.pem: created\n" + pki_ +
+           "/server.pem: issued (server, key in " + pki_ +
+           "/server-key.pem)\n" + pki_ +
+           "/client.pem: issued (client, key in " + pki_ + "/client-key.pem)\n";
   }
 
   std::string Path(const std::string& relative) const {
@@ -143,8 +158,9 @@ class HostsBinaryTest : public ::testing::Test {
     return testing::Run(argv);
   }
   testing::RunResult Install(std::vector<std::string> extra = {}) const {
-    std::vector<std::string> args = {"install", "--certs-dir", dir_.path(),
-                                     "--containerd-config", containerd_config_};
+    std::vector<std::string> args = {
+        "install",          "--certs-dir", dir_.path(), "--containerd-config",
+        containerd_config_, "--pki-dir",   pki_};
     args.insert(args.end(), extra.begin(), extra.end());
     return Hosts(args);
   }
@@ -155,6 +171,8 @@ class HostsBinaryTest : public ::testing::Test {
   testing::TempDir dir_;
   testing::TempDir config_dir_;
   std::string containerd_config_;
+  std::string pki_;    // the node PKI install makes
+  std::string block_;  // Block(pki_)
 };
 
 // When this node's containerd reads another directory, install says so.
@@ -179,8 +197,8 @@ TEST_F(HostsBinaryTest, InstallThenRemoveIsByteIdentical) {
   const testing::RunResult install = Install();
   ASSERT_EQ(install.exit_code, 0) << install.err;
   EXPECT_EQ(install.out,
-            Path("/127.0.0.1:5000/hosts.toml") + ": added " + kAddress +
-                " (backup in hosts.toml.nodefit-backup)\n" +
+            PkiCreated() + Path("/127.0.0.1:5000/hosts.toml") + ": added " +
+                kAddress + " (backup in hosts.toml.nodefit-backup)\n" +
                 Path("/_default/hosts.toml") +
                 ": created (and its directory)\n" +
                 Path("/docker.io/hosts.toml") + ": added " + kAddress +
@@ -189,14 +207,14 @@ TEST_F(HostsBinaryTest, InstallThenRemoveIsByteIdentical) {
   // The edits are exactly the block, and keep each file's mode.
   const std::map<std::string, Entry> installed = Snapshot(dir_.path());
   EXPECT_EQ(installed.at("/docker.io/hosts.toml").content,
-            kDockerHead + kBlock + "\n" + kDockerTail);
+            kDockerHead + block_ + "\n" + kDockerTail);
   EXPECT_EQ(installed.at("/docker.io/hosts.toml").mode, S_IFREG | 0640);
   EXPECT_EQ(installed.at("/docker.io/hosts.toml.nodefit-backup"),
             before.at("/docker.io/hosts.toml"));
   EXPECT_EQ(installed.at("/127.0.0.1:5000/hosts.toml").content,
-            kLocal + "\n" + kBlock);
+            kLocal + "\n" + block_);
   EXPECT_EQ(installed.at("/127.0.0.1:5000/hosts.toml").mode, S_IFREG | 0600);
-  EXPECT_EQ(installed.at("/_default/hosts.toml").content, kBlock);
+  EXPECT_EQ(installed.at("/_default/hosts.toml").content, block_);
   EXPECT_EQ(installed.at("/_default").mode, S_IFDIR | 0755);
 
   const testing::RunResult remove = Remove();
@@ -229,10 +247,16 @@ TEST_F(HostsBinaryTest, InstalledFilesPutNodefitFirstAndChangeNothingElse) {
         EXPECT_LT(ours->source().begin, host.source().begin) << key.str();
       }
     }
-    ASSERT_EQ(ours->size(), 1U);
+    ASSERT_EQ(ours->size(), 3U);
     const toml::array* capabilities = ours->get_as<toml::array>("capabilities");
     ASSERT_NE(capabilities, nullptr);
     EXPECT_EQ(*capabilities, toml::array("pull", "resolve"));
+    EXPECT_EQ(ours->get("ca")->value<std::string>(), pki_ + "/ca.pem");
+    const toml::array* client = ours->get_as<toml::array>("client");
+    ASSERT_NE(client, nullptr);
+    ASSERT_EQ(client->size(), 1U);
+    EXPECT_EQ(*client->get_as<toml::array>(0),
+              toml::array(pki_ + "/client.pem", pki_ + "/client-key.pem"));
     // Minus nodefit's table (and `host` if that empties it), the same tree.
     hosts->erase(kAddress);
     if (hosts->empty()) tree.erase("host");
@@ -266,7 +290,7 @@ TEST_F(HostsBinaryTest, RegistryLimitsTheFiles) {
       Install({"--registry", "docker.io", "--registry", "quay.io", "--address",
                "https://nodefit.local:8443"});
   ASSERT_EQ(install.exit_code, 0) << install.err;
-  EXPECT_EQ(install.out, Path("/docker.io/hosts.toml") +
+  EXPECT_EQ(install.out, PkiCreated() + Path("/docker.io/hosts.toml") +
                              ": added https://nodefit.local:8443 (backup in "
                              "hosts.toml.nodefit-backup)\n" +
                              Path("/quay.io/hosts.toml") +
@@ -317,7 +341,8 @@ TEST_F(HostsBinaryTest, ABrokenFileChangesNothing) {
   EXPECT_THAT(install.err,
               HasSubstr("cannot parse " + Path("/ghcr.io/hosts.toml") +
                         ": line 3, column"));
-  EXPECT_EQ(install.out, "");
+  // The node's PKI is made (and kept for the next try); no hosts file is.
+  EXPECT_EQ(install.out, PkiCreated());
   EXPECT_TRUE(Snapshot(dir_.path()) == before);
 }
 
@@ -343,13 +368,21 @@ TEST_F(HostsBinaryTest, BadUsageExitsTwo) {
       {"install", "--certs-dir", dir_.path(), "--registry", "a/b"},
       {"install", "--certs-dir", Path("/missing")},
       {"remove", "--certs-dir", dir_.path(), "--registry", "docker.io"},
+      {"install", "--certs-dir", dir_.path(), "--address",
+       "http://127.0.0.1:5055", "--pki-dir", pki_},
   };
   const std::map<std::string, Entry> before = Snapshot(dir_.path());
-  for (const std::vector<std::string>& args : cases) {
+  for (std::vector<std::string> args : cases) {
     SCOPED_TRACE(args[args.size() - 1]);
+    // Refused before anything is made, the PKI included.
+    if (args[0] == "install" && args.back() != pki_) {
+      args.insert(args.end(), {"--pki-dir", pki_});
+    }
     const testing::RunResult run = Hosts(args);
     EXPECT_EQ(run.exit_code, 2) << run.err;
     EXPECT_FALSE(run.err.empty());
+    struct stat st;
+    EXPECT_NE(lstat(pki_.c_str(), &st), 0);
   }
   EXPECT_TRUE(Snapshot(dir_.path()) == before);
 }

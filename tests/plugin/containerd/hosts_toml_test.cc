@@ -60,6 +60,9 @@ HostsInstallOptions Options(const std::string& certs_dir,
                             std::vector<std::string> registries = {}) {
   HostsInstallOptions options;
   options.certs_dir = certs_dir;
+  options.ca = "/etc/nodefit/pki/ca.pem";
+  options.client_cert = "/etc/nodefit/pki/client.pem";
+  options.client_key = "/etc/nodefit/pki/client-key.pem";
   options.registries = std::move(registries);
   return options;
 }
@@ -73,6 +76,21 @@ bool Exists(const std::string& path) {
 
 TEST(NodefitHostBlockTest, IsExactlyTheDocumentedText) {
   EXPECT_EQ(NodefitHostBlock(kAddress), kBlock);
+}
+
+TEST(NodefitHostBlockTest, HttpsNamesTheCaAndTheClientPair) {
+  const NodefitHost host("https://127.0.0.1:505", "/etc/nodefit/pki/ca.pem",
+                         "/etc/nodefit/pki/client.pem",
+                         "/etc/nodefit/pki/client-key.pem");
+  const std::string block = NodefitHostBlock(host);
+  EXPECT_THAT(block, HasSubstr("[host.\"https://127.0.0.1:505\"]\n"));
+  EXPECT_THAT(block, HasSubstr("ca = \"/etc/nodefit/pki/ca.pem\"\n"));
+  EXPECT_THAT(block, HasSubstr("client = [[\"/etc/nodefit/pki/client.pem\", "
+                               "\"/etc/nodefit/pki/client-key.pem\"]]\n"));
+  // Adding it to a file that has it already changes nothing.
+  absl::StatusOr<std::string> again = AddNodefitHost(block, "h.toml", host);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(*again, block);
 }
 
 TEST(AddNodefitHostTest, EmptyFileGetsJustTheBlock) {
@@ -267,7 +285,7 @@ TEST(InstallHostsTest, AnotherAddressNeedsARemoveFirst) {
   HostsReport report;
   ASSERT_TRUE(InstallHosts(Options(dir.path()), &report).ok());
   HostsInstallOptions other = Options(dir.path());
-  other.address = "http://127.0.0.1:6000";
+  other.address = "https://127.0.0.1:6000";
   const absl::Status status = InstallHosts(other, &report);
   EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
   EXPECT_THAT(status.message(), HasSubstr("nodefit hosts remove"));
@@ -330,6 +348,68 @@ TEST(RemoveHostsTest, WithoutABackupTakesOutOnlyTheBlock) {
   EXPECT_THAT(report.notes, ElementsAre(HasSubstr("no backup")));
   EXPECT_FALSE(Exists(dir.path() + "/_default"));
   EXPECT_FALSE(Exists(dir.path() + "/.nodefit-hosts.json"));
+}
+
+TEST(SuspendHostsTest, TakesNodefitOutAndResumePutsItBack) {
+  testing::TempDir dir;
+  ASSERT_EQ(mkdir((dir.path() + "/docker.io").c_str(), 0755), 0);
+  const std::string path = dir.Write("docker.io/hosts.toml", "[t]\n");
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(Options(dir.path()), &report).ok());
+  const std::string installed = ReadAll(path);
+  ASSERT_THAT(installed, HasSubstr("127.0.0.1:505"));
+
+  report = {};
+  ASSERT_TRUE(SuspendHosts(dir.path(), &report).ok());
+  EXPECT_EQ(ReadAll(path), "[t]\n");
+  EXPECT_FALSE(Exists(dir.path() + "/_default"));
+  EXPECT_TRUE(Exists(dir.path() + "/.nodefit-hosts-suspended.json"));
+  // A second stop (ExecStopPost after a failed start) changes nothing.
+  ASSERT_TRUE(SuspendHosts(dir.path(), &report).ok());
+  EXPECT_EQ(ReadAll(path), "[t]\n");
+
+  report = {};
+  ASSERT_TRUE(ResumeHosts(dir.path(), &report).ok());
+  EXPECT_EQ(ReadAll(path), installed);
+  EXPECT_TRUE(Exists(dir.path() + "/_default/hosts.toml"));
+  EXPECT_FALSE(Exists(dir.path() + "/.nodefit-hosts-suspended.json"));
+  ASSERT_TRUE(ResumeHosts(dir.path(), &report).ok());
+  EXPECT_EQ(ReadAll(path), installed);
+}
+
+TEST(SuspendHostsTest, NothingInstalledIsLeftUntouched) {
+  testing::TempDir dir;
+  ASSERT_EQ(mkdir((dir.path() + "/docker.io").c_str(), 0755), 0);
+  const std::string path = dir.Write("docker.io/hosts.toml", "[t]\n");
+  HostsReport report;
+  ASSERT_TRUE(SuspendHosts(dir.path(), &report).ok());
+  ASSERT_TRUE(ResumeHosts(dir.path(), &report).ok());
+  EXPECT_EQ(ReadAll(path), "[t]\n");
+  EXPECT_FALSE(Exists(dir.path() + "/_default"));
+  EXPECT_FALSE(Exists(dir.path() + "/.nodefit-hosts-suspended.json"));
+  EXPECT_FALSE(Exists(dir.path() + "/.nodefit-hosts.json"));
+}
+
+TEST(InstallHostsTest, WritesNothingThroughALinkSwappedInForTheFile) {
+  // Whatever sits at <dir>/hosts.toml when nodefit writes (here a link an
+  // attacker put there) is replaced by rename, never written through.
+  testing::TempDir dir;
+  testing::TempDir elsewhere;
+  const std::string victim = elsewhere.Write("victim", "untouched\n");
+  ASSERT_EQ(chmod(victim.c_str(), 0644), 0);
+  ASSERT_EQ(mkdir((dir.path() + "/docker.io").c_str(), 0755), 0);
+  dir.Write("docker.io/hosts.toml", "[t]\n");
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(Options(dir.path()), &report).ok());
+  const std::string path = dir.path() + "/docker.io/hosts.toml";
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  ASSERT_EQ(symlink(victim.c_str(), path.c_str()), 0);
+  const absl::Status removed = RemoveHosts(dir.path(), &report);
+  (void)removed;  // either restores the backup over the link or refuses
+  EXPECT_EQ(ReadAll(victim), "untouched\n");
+  struct stat st;
+  ASSERT_EQ(stat(victim.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0644u);
 }
 
 TEST(RemoveHostsTest, ADamagedStateFileIsRefused) {

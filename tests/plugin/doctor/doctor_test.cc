@@ -49,6 +49,10 @@ class FakeNode : public NodeProbe {
   }
   absl::StatusOr<int> HttpGet(const std::string&) override { return http; }
   absl::StatusOr<bool> GrpcServing(const std::string&) override { return cri; }
+  std::vector<PkiFinding> InspectPki(const std::string& dir) override {
+    pki_dir_asked = dir;
+    return pki;
+  }
 
   std::string containerd_version = "2.4.2";
   std::string config =
@@ -56,13 +60,16 @@ class FakeNode : public NodeProbe {
       "  config_path = '/etc/containerd/certs.d'\n";
   std::map<std::string, std::string> files = {
       {"/etc/containerd/certs.d/_default/hosts.toml",
-       "[host.\"http://127.0.0.1:5055\"]\n  capabilities = [\"pull\", "
+       "[host.\"https://127.0.0.1:505\"]\n  capabilities = [\"pull\", "
        "\"resolve\"]\n"},
       {"/var/lib/kubelet/config.yaml",
        "kind: KubeletConfiguration\nimageServiceEndpoint: "
        "unix:///run/nodefit/cri.sock\n"}};
   int http = 200;
   bool cri = true;
+  std::vector<PkiFinding> pki = {
+      {true, "/etc/nodefit/pki/server.pem: valid until 2027-12-01"}};
+  std::string pki_dir_asked;
 };
 
 std::map<std::string, DoctorCheck> ByName(const std::vector<DoctorCheck>& c) {
@@ -79,7 +86,8 @@ TEST(DoctorTest, AHealthyNodePassesEveryCheck) {
   FakeNode node;
   const std::vector<DoctorCheck> checks = RunDoctor(DoctorOptions(), node);
   EXPECT_TRUE(AllPassed(checks)) << DoctorToText(checks);
-  EXPECT_EQ(checks.size(), 6u);
+  EXPECT_EQ(checks.size(), 7u);
+  EXPECT_EQ(node.pki_dir_asked, "/etc/nodefit/pki");
   const std::string text = DoctorToText(checks);
   EXPECT_THAT(text, HasSubstr("ok       containerd        containerd 2.4.2 "
                               "answers on unix:///run/containerd/"
@@ -128,7 +136,7 @@ TEST(DoctorTest, EachProblemComesWithItsFix) {
 TEST(DoctorTest, HostsFilesThatDoNotPutNodefitFirst) {
   FakeNode node;
   node.files["/etc/containerd/certs.d/docker.io/hosts.toml"] =
-      "[host.\"https://mirror.example\"]\n[host.\"http://127.0.0.1:5055\"]\n";
+      "[host.\"https://mirror.example\"]\n[host.\"https://127.0.0.1:505\"]\n";
   const std::vector<DoctorCheck> checks = RunDoctor(DoctorOptions(), node);
   const std::string text = DoctorToText(checks);
   EXPECT_THAT(text, HasSubstr("containerd tries host \"https://mirror."
@@ -154,6 +162,28 @@ TEST(DoctorTest, ContainerdDownIsAProblemAndItsVersionUnknown) {
   EXPECT_EQ(by_name["containerd"].result, DoctorCheck::Result::kProblem);
   EXPECT_THAT(by_name["containerd-config"].message,
               HasSubstr("cannot tell containerd's version"));
+}
+
+TEST(DoctorTest, CertificateProblemsNameTheRotateCommand) {
+  FakeNode node;
+  node.pki = {{true, "/etc/nodefit/pki/ca.pem: valid until 2036-12-01"},
+              {false, "/etc/nodefit/pki/client-key.pem: mode 0644, want 0600"}};
+  const std::vector<DoctorCheck> checks = RunDoctor(DoctorOptions(), node);
+  EXPECT_FALSE(AllPassed(checks));
+  const std::string text = DoctorToText(checks);
+  EXPECT_THAT(text, HasSubstr("client-key.pem: mode 0644, want 0600"));
+  EXPECT_THAT(text, HasSubstr("nodefit pki rotate --dir /etc/nodefit/pki"));
+}
+
+TEST(DoctorTest, PlainHttpIsAProblem) {
+  FakeNode node;
+  DoctorOptions options;
+  options.config.http.insecure_plain_http = true;
+  const std::vector<DoctorCheck> checks = RunDoctor(options, node);
+  std::map<std::string, DoctorCheck> by_name = ByName(checks);
+  EXPECT_EQ(by_name["tls"].result, DoctorCheck::Result::kProblem);
+  EXPECT_THAT(by_name["tls"].message, HasSubstr("insecure_plain_http"));
+  EXPECT_TRUE(node.pki_dir_asked.empty());
 }
 
 }  // namespace

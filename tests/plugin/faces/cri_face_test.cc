@@ -263,6 +263,8 @@ class CriFaceTest : public ::testing::Test {
     options.listen = absl::StrCat("unix://", dir_, "/run/cri.sock");
     options.containerd = absl::StrCat("unix://", dir_, "/up.sock");
     options.health_interval = absl::Milliseconds(100);
+    // The pass-through tests use a service of their own.
+    options.forwarded_services.push_back("nodefit.testing.Echo");
     absl::StatusOr<std::unique_ptr<CriFace>> face =
         CriFace::Start(options, &engines_, &metrics_, &logger_);
     ASSERT_TRUE(face.ok()) << face.status();
@@ -444,8 +446,15 @@ TEST_F(CriFaceTest, AllFourRpcKindsPassThroughWithMetadata) {
     stream->WritesDone();
     EXPECT_TRUE(stream->Finish().ok());
   }
-  EXPECT_EQ(metrics_.Value("nodefit_cri_requests_total", {"Echo/Unary", "OK"}),
-            1u);
+  // A service other than the image service has one label for all. A
+  // call counts when the server is done with it, just after the client
+  // saw its status.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (metrics_.Value("nodefit_cri_requests_total", {"other", "OK"}) < 4 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_EQ(metrics_.Value("nodefit_cri_requests_total", {"other", "OK"}), 4u);
 }
 
 TEST_F(CriFaceTest, ErrorsDeadlinesAndCancellationPassThrough) {
@@ -557,9 +566,27 @@ TEST_F(CriFaceTest, KnownUnaryCriMethodsKeepMetadataErrorsAndDeadlines) {
             1u);
 }
 
-TEST_F(CriFaceTest, UnknownMethodsGetTheUpstreamsAnswer) {
-  EXPECT_EQ(Call("/made.up.Service/Nope", "").status.error_code(),
+TEST_F(CriFaceTest, UnknownImageServiceMethodsGetTheUpstreamsAnswer) {
+  EXPECT_EQ(Call("/runtime.v1.ImageService/Nope", "").status.error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_F(CriFaceTest, OtherServicesArePermissionDeniedByName) {
+  for (const char* method :
+       {"/runtime.v1.RuntimeService/Version", "/made.up.Service/Nope",
+        "/containerd.services.namespaces.v1.Namespaces/Create",
+        "/runtime.v1.ImageServiceX/PullImage"}) {
+    SCOPED_TRACE(method);
+    const grpc::Status status = Call(method, "").status;
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_THAT(status.error_message(), HasSubstr(method));
+    EXPECT_THAT(status.error_message(),
+                HasSubstr("serves runtime.v1.ImageService, "
+                          "nodefit.testing.Echo only"));
+  }
+  EXPECT_EQ(metrics_.Value("nodefit_cri_requests_total",
+                           {"denied", "PERMISSION_DENIED"}),
+            4u);
 }
 
 // --- PullImage --------------------------------------------------------------
@@ -692,12 +719,12 @@ TEST(UnixSocketTest, StaleSocketsGoOtherFilesStay) {
   std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
   ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   close(fd);
-  EXPECT_TRUE(PrepareUnixSocket(path).ok());
+  EXPECT_TRUE(PrepareUnixSocket(path, std::nullopt).ok());
   struct stat st;
   EXPECT_NE(stat(path.c_str(), &st), 0);
   // A regular file is not ours to remove.
   std::ofstream(path) << "x";
-  absl::Status refused = PrepareUnixSocket(path);
+  absl::Status refused = PrepareUnixSocket(path, std::nullopt);
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_FALSE(UnixSocketPath("/no/scheme").ok());

@@ -1,7 +1,11 @@
 #include "resolver/base/json_util.h"
 
+#include <string>
+#include <vector>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "resolver/base/limits.h"
 
 namespace nodefit {
 namespace {
@@ -39,6 +43,33 @@ TEST(JsonUtilTest, TypeError) {
   EXPECT_EQ(JsonTypeError("cfg", "key \"a\"", "boolean", nlohmann::json("x"))
                 .message(),
             "cfg: key \"a\": expected boolean, got string");
+}
+
+TEST(JsonUtilTest, DepthAndValueCountAreBounded) {
+  std::string deep(kJsonMaxDepth, '[');
+  deep += std::string(kJsonMaxDepth, ']');
+  EXPECT_TRUE(ParseJson(deep, "doc").ok());
+  absl::StatusOr<nlohmann::json> too_deep = ParseJson("[" + deep + "]", "doc");
+  ASSERT_FALSE(too_deep.ok());
+  EXPECT_EQ(too_deep.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(too_deep.status().message()),
+              StartsWith("doc: JSON nested too deeply"));
+
+  std::string many = "[0";
+  for (int64_t i = 1; i < kJsonMaxValues - 1; ++i) many += ",0";
+  EXPECT_TRUE(ParseJson(many + "]", "doc").ok());  // the array is a value
+  absl::StatusOr<nlohmann::json> too_many = ParseJson(many + ",0]", "doc");
+  ASSERT_FALSE(too_many.ok());
+  EXPECT_EQ(too_many.status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST(JsonUtilTest, HittingABoundIsReported) {
+  std::vector<std::string> reported;
+  SetLimitReporter(
+      [&](absl::string_view limit) { reported.emplace_back(limit); });
+  EXPECT_FALSE(ParseJson(std::string(100, '['), "doc").ok());
+  SetLimitReporter(nullptr);
+  EXPECT_EQ(reported, std::vector<std::string>{"json"});
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
@@ -73,7 +74,15 @@ TEST(ConfigTest, DefaultsAndPlatformFeatures) {
   EXPECT_TRUE(config->detect);
   EXPECT_EQ(config->on_no_match, NoMatchPolicy::kFail);
   EXPECT_EQ(config->cri.listen, "unix:///run/nodefit/cri.sock");
-  EXPECT_EQ(config->http.listen, "127.0.0.1:5055");
+  // The resolver face on a privileged port (no other user can bind it)
+  // with mutual TLS; health on its own plain port.
+  EXPECT_EQ(config->http.listen, "127.0.0.1:505");
+  EXPECT_EQ(config->http.health_listen, "127.0.0.1:5055");
+  EXPECT_EQ(config->http.pki_dir, "/etc/nodefit/pki");
+  EXPECT_FALSE(config->http.insecure_plain_http);
+  EXPECT_FALSE(config->upstream.allow_internal_redirects);
+  EXPECT_GT(config->limits.token_cache_entries, 0);
+  EXPECT_GT(config->limits.no_match_bytes, 0);
   EXPECT_EQ(config->proc_root, "/proc");
   EXPECT_EQ(config->ConfiguredNode().platform, HostBuildPlatform());
   EXPECT_EQ(ParseConfig(R"({"proc_root": "/host/proc/"})", "p")->proc_root,
@@ -177,6 +186,40 @@ TEST(ConfigTest, BadValues) {
               HasSubstr("implies: cycle"));
   EXPECT_THAT(Error(R"({"aliases": {"skylake": "broadwell"}})"),
               HasSubstr("cannot rename"));
+}
+
+TEST(ConfigTest, NonLoopbackListenMustBeAskedFor) {
+  for (const char* listen :
+       {"0.0.0.0:505", "10.1.2.3:505", "[::]:505", "node.example:505"}) {
+    SCOPED_TRACE(listen);
+    EXPECT_THAT(
+        Error(absl::StrCat(R"({"http": {"listen": ")", listen, R"("}})")),
+        HasSubstr("allow_non_loopback"));
+  }
+  EXPECT_THAT(Error(R"({"http": {"health_listen": "0.0.0.0:5055"}})"),
+              HasSubstr("http.health_listen"));
+  absl::StatusOr<Config> allowed = ParseConfig(
+      R"({"http": {"listen": "0.0.0.0:505", "allow_non_loopback": true}})",
+      "c");
+  ASSERT_TRUE(allowed.ok()) << allowed.status();
+  EXPECT_TRUE(ParseConfig(R"({"http": {"listen": "[::1]:505"}})", "c").ok());
+  EXPECT_TRUE(
+      ParseConfig(R"({"http": {"listen": "localhost:505"}})", "c").ok());
+}
+
+TEST(ConfigTest, LimitsAreBoundedThemselves) {
+  absl::StatusOr<Config> config = ParseConfig(
+      R"({"limits": {"token_cache_entries": 16, "no_match_bytes": 65536}})",
+      "c");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->limits.token_cache_entries, 16);
+  EXPECT_EQ(config->limits.no_match_bytes, 65536);
+  EXPECT_THAT(Error(R"({"limits": {"http_workers": 0}})"),
+              HasSubstr("limits.http_workers"));
+  EXPECT_THAT(Error(R"({"limits": {"http_max_connections": -1}})"),
+              HasSubstr("limits.http_max_connections"));
+  EXPECT_THAT(Error(R"({"limits": {"no_such_limit": 1}})"),
+              HasSubstr("limits.no_such_limit"));
 }
 
 TEST(ConfigTest, SecretsNeverAppearInErrors) {

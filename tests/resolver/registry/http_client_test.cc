@@ -156,8 +156,20 @@ TEST(HttpClientTest, RedirectsKeepAuthorizationOnlyOnTheSameOrigin) {
   EXPECT_EQ(r->body, "Bearer secret-token");
   EXPECT_EQ(r->redirects, 1);
 
+  // Another host over plain http: refused unless configured, and then
+  // without the Authorization header.
   HttpRequest away = same;
   away.url = s.Url("/away");
+  r = client->Send(away);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(r.status().message()),
+              HasSubstr("another host over plain http"));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(seen_auth.empty());
+  }
+  away.allow_internal_redirects = true;
   r = client->Send(away);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->body, "moved here");

@@ -11,6 +11,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kDigestA[] =
     "sha256:ec0cb718e51ecd37446b9d5b6dbb3b87fafd44e945a3adf05644d6209d5b3297";
@@ -31,11 +32,12 @@ nlohmann::json Index(std::vector<nlohmann::json> entries) {
           {"manifests", entries}};
 }
 
-std::string Error(const std::string& body) {
+std::string Error(const std::string& body,
+                  absl::StatusCode code = absl::StatusCode::kInvalidArgument) {
   absl::StatusOr<ParsedIndex> index = ParseIndex(body);
   EXPECT_FALSE(index.ok()) << body.substr(0, 200);
   if (index.ok()) return "";
-  EXPECT_EQ(index.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(index.status().code(), code);
   return std::string(index.status().message());
 }
 
@@ -220,13 +222,26 @@ TEST(IndexTest, UnknownMediaTypeIsRefused) {
               HasSubstr("neither an image index nor an image manifest"));
 }
 
-TEST(IndexTest, DeepNestingDoesNotCrash) {
-  // nlohmann's parser and destructor are iterative; a hostile body of
-  // nested arrays within the size limit must come back as an error (or a
-  // document), never a stack overflow.
+TEST(IndexTest, DeepNestingIsRefusedAtTheParsersBound) {
+  // A hostile body of nested arrays within the size limit: refused by the
+  // parser's depth bound before it builds anything.
   std::string deep(1'000'000, '[');
   deep += std::string(1'000'000, ']');
-  EXPECT_THAT(Error(deep), HasSubstr("expected object"));
+  EXPECT_THAT(Error(deep, absl::StatusCode::kResourceExhausted),
+              HasSubstr("nested too deeply"));
+  // 64 levels are fine as JSON (and then not an index).
+  std::string fine(63, '[');
+  fine += "{}" + std::string(63, ']');
+  EXPECT_THAT(Error(fine), Not(HasSubstr("nested too deeply")));
+}
+
+TEST(IndexTest, TooManyValuesAreRefusedAtTheParsersBound) {
+  nlohmann::json doc = Index({});
+  nlohmann::json filler = nlohmann::json::array();
+  for (int i = 0; i < 200'000; ++i) filler.push_back(0);
+  doc["annotations"] = {{"x", filler}};
+  EXPECT_THAT(Error(doc.dump(), absl::StatusCode::kResourceExhausted),
+              HasSubstr("150000 values"));
 }
 
 }  // namespace
