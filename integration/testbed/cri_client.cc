@@ -91,10 +91,10 @@ absl::StatusOr<runtime::v1::VersionResponse> CriClient::Version() {
 }
 
 absl::StatusOr<std::string> CriClient::RawCall(const std::string& method,
-                                               const std::string& request) {
+                                               const std::string& request,
+                                               absl::Duration timeout) {
   CallOptions options;
-  options.deadline =
-      std::chrono::system_clock::now() + std::chrono::seconds(kTimeoutSeconds);
+  options.deadline = absl::ToChronoTime(absl::Now() + timeout);
   UnaryResult result =
       NewGrpcContainerdClient(channel_)->Forward(method, request, options);
   if (!result.status.ok()) return FromGrpc(result.status);

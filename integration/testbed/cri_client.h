@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "cri/runtime/v1/api.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -28,8 +29,9 @@ class CriClient {
   absl::StatusOr<runtime::v1::ImageFsInfoResponse> ImageFsInfo();
   absl::StatusOr<runtime::v1::VersionResponse> Version();
   // A unary call of `method` ("/pkg.Service/Method") with raw bytes.
-  absl::StatusOr<std::string> RawCall(const std::string& method,
-                                      const std::string& request);
+  absl::StatusOr<std::string> RawCall(
+      const std::string& method, const std::string& request,
+      absl::Duration timeout = absl::Seconds(10));
 
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 

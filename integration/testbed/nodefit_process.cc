@@ -1,5 +1,7 @@
 #include "integration/testbed/nodefit_process.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "absl/strings/numbers.h"
@@ -19,7 +21,8 @@ int PortOf(const std::string& listen) {
 
 absl::StatusOr<std::unique_ptr<NodefitProcess>> NodefitProcess::Start(
     const std::string& binary, const std::string& dir, const std::string& name,
-    nlohmann::json config, const std::vector<std::string>& env) {
+    nlohmann::json config, const std::vector<std::string>& env,
+    int config_mode) {
   nlohmann::json& http = config["http"];
   if (!http.contains("listen")) {
     http["listen"] = absl::StrCat("127.0.0.1:", FreePort());
@@ -50,6 +53,9 @@ absl::StatusOr<std::unique_ptr<NodefitProcess>> NodefitProcess::Start(
   }
   const std::string config_path = absl::StrCat(dir, "/", name, ".json");
   std::ofstream(config_path) << config.dump(2);
+  if (chmod(config_path.c_str(), static_cast<mode_t>(config_mode)) != 0) {
+    return absl::InternalError(absl::StrCat("chmod ", config_path));
+  }
   absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(
       {binary, "serve", "--config", config_path, "--log-format", "json"},
       absl::StrCat(dir, "/", name, ".log"), env);

@@ -22,10 +22,11 @@ class NodefitProcess {
   // ports, http.pki_dir `dir`/`name`-pki (made with `nodefit pki init`) and
   // a CRI socket `dir`/`name`.sock unless it has them. The config file and
   // log live in `dir` under `name`; keep `dir` short (socket path limit).
+  // The config file gets `config_mode` (0600, as install.sh writes it).
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<NodefitProcess>> Start(
       const std::string& binary, const std::string& dir,
       const std::string& name, nlohmann::json config,
-      const std::vector<std::string>& env = {});
+      const std::vector<std::string>& env = {}, int config_mode = 0600);
 
   int port() const { return port_; }
   int health_port() const { return health_port_; }

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -18,7 +19,7 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
     return absl::InternalError(absl::StrCat(
         "cannot create ", options.storage_dir, ": ", error.message()));
   }
-  const int port = FreePort();
+  const int port = options.port != 0 ? options.port : FreePort();
   const std::string config_path =
       absl::StrCat(options.work_dir, "/", options.name, ".yml");
   {
@@ -45,9 +46,12 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
              << "\n    rootcertbundle: " << options.token_rootcert << "\n";
     }
   }
+  std::vector<std::string> argv = {"docker-registry", "serve", config_path};
+  if (!options.run_as.empty()) {
+    argv.insert(argv.begin(), {"runuser", "-u", options.run_as, "--"});
+  }
   absl::StatusOr<std::unique_ptr<Subprocess>> process = Subprocess::Start(
-      {"docker-registry", "serve", config_path},
-      absl::StrCat(options.work_dir, "/", options.name, ".log"));
+      argv, absl::StrCat(options.work_dir, "/", options.name, ".log"));
   if (!process.ok()) return process.status();
   const bool tls = !options.tls_cert.empty();
   std::unique_ptr<RegistryServer> server(
@@ -55,6 +59,7 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
   // Ready when the port accepts connections (any HTTP answer will do).
   absl::Status ready = WaitFor(
       [&] {
+        if (!server->process_->Running()) return true;  // reported below
         httplib::Client probe("127.0.0.1", port);
         probe.set_connection_timeout(0, 200'000);
         return !tls ? static_cast<bool>(probe.Get("/v2/"))
@@ -63,9 +68,11 @@ absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
                               .error() != httplib::Error::Connection;
       },
       absl::Seconds(20), absl::StrCat("docker-registry ", options.name));
-  if (!ready.ok()) {
+  if (!ready.ok() || !server->process_->Running()) {
     return absl::Status(
-        ready.code(), absl::StrCat(ready.message(), "; log:\n", server->log()));
+        ready.ok() ? absl::StatusCode::kUnavailable : ready.code(),
+        absl::StrCat(ready.ok() ? "docker-registry exited" : ready.message(),
+                     "; log:\n", server->log()));
   }
   return server;
 }

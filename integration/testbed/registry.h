@@ -23,6 +23,11 @@ struct RegistryOptions {
   std::string htpasswd;
   // Token auth.
   std::string token_realm, token_service, token_issuer, token_rootcert;
+  // 0: a free port.
+  int port = 0;
+  // Run as this user (runuser -u) instead of root: the files above must be
+  // readable, and storage_dir writable, by that user.
+  std::string run_as;
 };
 
 class RegistryServer {

@@ -132,6 +132,13 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   // memory close to what the index cache bounds (bench memory), with no
   // measurable cost at the faces' request rates.
   mallopt(M_ARENA_MAX, 2);
+  // And a fixed mmap threshold: buffers of 256 KiB and more (bodies,
+  // documents, their parse trees) get mappings of their own, unmapped when
+  // freed. glibc's default threshold rises with each large free, after
+  // which such buffers land in the arenas and their pages stay: under
+  // hostile 4 MB documents that is what took the peak past 64 MB
+  // (integration/memory_attack_test.cc).
+  mallopt(M_MMAP_THRESHOLD, 256 << 10);
 
   // Signals are taken by sigtimedwait() below; every thread started from here
   // on inherits the mask.

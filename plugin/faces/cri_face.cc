@@ -609,6 +609,19 @@ absl::StatusOr<std::string> UnixSocketPath(const std::string& address) {
 // else in it). A symlink or a directory of another user is refused.
 absl::Status PrepareSocketDirectory(const std::string& dir,
                                     std::optional<gid_t> gid) {
+  // Its mode is set to 0700/0710 below: never a directory others share.
+  static const auto* const kShared = new std::set<std::string>{
+      "/",        "/run",     "/var/run", "/tmp",  "/var/tmp", "/var",
+      "/var/lib", "/etc",     "/usr",     "/home", "/root",    "/dev",
+      "/dev/shm", "/run/user", "/opt",    "/srv",  "/mnt",     "/media"};
+  std::string normal = dir;
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  if (kShared->count(normal) > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the CRI socket needs a directory of nodefit's own (its mode is set "
+        "to 0700), not ",
+        normal, "; use e.g. unix:///run/nodefit/cri.sock"));
+  }
   struct stat st;
   if (lstat(dir.c_str(), &st) != 0) {
     if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -651,8 +664,11 @@ absl::StatusOr<std::optional<gid_t>> SocketGroup(const std::string& group) {
 
 absl::Status PrepareUnixSocket(const std::string& path,
                                std::optional<gid_t> gid) {
-  const std::string dir = path.substr(0, path.rfind('/'));
-  if (!dir.empty()) RETURN_IF_ERROR(PrepareSocketDirectory(dir, gid));
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos) {
+    RETURN_IF_ERROR(PrepareSocketDirectory(
+        slash == 0 ? std::string("/") : path.substr(0, slash), gid));
+  }
   struct stat st;
   if (lstat(path.c_str(), &st) != 0) return absl::OkStatus();
   if (!S_ISSOCK(st.st_mode)) {

@@ -46,7 +46,7 @@ struct CriFaceOptions {
   std::string socket_group;
   // Intercepted PullImage calls run on this many threads with this many
   // waiting; beyond that a pull is forwarded to containerd untouched.
-  int pull_workers = 8;
+  int pull_workers = 4;
   int pull_queue = 64;
   // The largest request a caller may send.
   int max_message_bytes = 4 << 20;

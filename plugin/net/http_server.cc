@@ -376,8 +376,15 @@ class Server final : public HttpServer {
       if (fd < 0) return;  // EAGAIN, or a transient error
       if (static_cast<int>(conns_.size()) >= options_.max_connections) {
         Limit("connections");
-        close(fd);
-        continue;
+        // Full: the oldest connection that has not delivered a request
+        // (handshaking, reading, or idle between requests) makes room, so
+        // a flood of slow clients cannot keep a newcomer out for longer
+        // than it takes to send a request. Only when every connection has
+        // a request in hand is the newcomer refused.
+        if (!DisplaceOldestUnfinished()) {
+          close(fd);
+          continue;
+        }
       }
       const int one = 1;
       setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -679,6 +686,17 @@ class Server final : public HttpServer {
       }
     }
     for (uint64_t id : expired) Close(id);
+  }
+
+  bool DisplaceOldestUnfinished() {
+    for (auto& [id, conn] : conns_) {  // ids grow: oldest first
+      if (conn->state == Conn::State::kHandshake ||
+          conn->state == Conn::State::kReading) {
+        Close(id);
+        return true;
+      }
+    }
+    return false;
   }
 
   void CloseFd(Conn& conn) {

@@ -4,7 +4,8 @@
 //    fixed pool of workers runs the handler, so slow or idle connections
 //    hold a connection slot, never a worker;
 //  - every bound is explicit: open connections (beyond the limit a new one
-//    is closed at once), requests waiting for a worker (beyond: 503), the
+//    displaces the oldest that has not delivered a request, or is closed
+//    at once when all have), requests waiting for a worker (beyond: 503), the
 //    request line (414), header bytes and header count (431), and the time
 //    to deliver a whole request, from its first byte (or the TLS
 //    handshake) to its last (then the connection is closed); only GET and

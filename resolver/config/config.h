@@ -49,7 +49,7 @@ struct CriConfig {
 struct UpstreamConfig {
   int connect_timeout_ms = 5000;
   int request_timeout_ms = 30000;  // one whole request, redirects included
-  int64_t index_cache_bytes = 64 << 20;  // bound of the in-memory LRU
+  int64_t index_cache_bytes = 8 << 20;  // bound of the in-memory LRU
   // Reuse a tag's digest without a HEAD for this long; 0 (default): HEAD
   // every time, as containerd does.
   int tag_cache_ms = 0;
@@ -89,7 +89,7 @@ struct HttpConfig {
 // Every bound on what clients, registries and documents can make nodefit
 // hold; each has a safe default and counts in nodefit_limits_total.
 struct LimitsConfig {
-  int http_workers = 8;
+  int http_workers = 4;  // each may hold a 4 MB document it resolved
   int http_max_connections = 128;
   int http_max_pending = 64;
   int http_request_timeout_ms = 10'000;  // a whole request's headers
@@ -99,8 +99,8 @@ struct LimitsConfig {
   int token_cache_bytes = 1 << 20;
   int auth_registries = 256;
   int no_match_bytes = 1 << 20;
-  int upstream_bodies = 4;  // manifest bodies fetched at once
-  int cri_pull_workers = 8;
+  int upstream_bodies = 2;  // manifest bodies fetched and parsed at once
+  int cri_pull_workers = 4;
   int cri_pull_queue = 64;
   int cri_max_message_bytes = 4 << 20;
 };

@@ -185,6 +185,14 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     t->headers.emplace_back(
         absl::AsciiStrToLower(line.substr(0, colon)),
         std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+    // A body announced within the bound is allocated once: growing by
+    // doubling would hold up to twice its size.
+    size_t length = 0;
+    if (t->headers.back().first == "content-length" &&
+        absl::SimpleAtoi(t->headers.back().second, &length) &&
+        length <= t->max_body && t->body.empty()) {
+      t->body.reserve(length);
+    }
   }
   return size * count;
 }

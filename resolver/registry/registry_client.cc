@@ -1,9 +1,13 @@
 #include "resolver/registry/registry_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cstdlib>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -24,11 +28,16 @@ namespace {
 constexpr size_t kMaxTokenResponseBytes = 1 << 20;
 constexpr absl::Duration kDefaultTokenLifetime = absl::Seconds(60);
 
+// containerd's docker.MatchLocalhost (remotes/docker/registry.go): plain
+// http for "localhost", ::1 and every IPv4 loopback address (127.0.0.0/8).
 bool IsLoopbackRegistry(absl::string_view registry) {
   const absl::string_view host =
       registry.front() == '[' ? registry.substr(0, registry.find(']') + 1)
                               : registry.substr(0, registry.find(':'));
-  return host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+  if (host == "localhost" || host == "[::1]") return true;
+  in_addr ip{};
+  return inet_pton(AF_INET, std::string(host).c_str(), &ip) == 1 &&
+         (ntohl(ip.s_addr) >> 24) == 127;
 }
 
 std::string UrlEncode(absl::string_view s) {
@@ -159,6 +168,12 @@ class DistributionClient : public RegistryClient {
                                     const Credentials& credentials,
                                     bool refresh, Counters* counters);
   absl::StatusOr<HttpResponse> Exchange(const HttpRequest& request);
+  // A turn among the manifest bodies fetched and parsed at once (each may
+  // be as large as a request allows, and its parse costs as much again),
+  // waited for up to the request timeout; give it back when the document
+  // is stored or dropped.
+  [[nodiscard]] absl::Status TakeBodyTurn(absl::string_view what);
+  void GiveBackBodyTurn();
   // Parses a verified body and keeps it in the cache under `key`.
   absl::StatusOr<std::shared_ptr<const CachedDocument>> StoreDocument(
       const std::string& key, std::string digest, HttpResponse response,
@@ -207,32 +222,32 @@ HttpRequest DistributionClient::NewRequest(const RegistryEndpoint& ep,
 
 absl::StatusOr<HttpResponse> DistributionClient::Exchange(
     const HttpRequest& request) {
-  // Each body in flight may be as large as the request allows (4.3 MB for a
-  // manifest): bound how many are, waiting for a turn within the request's
-  // own time.
-  const bool body = request.method != "HEAD";
-  if (body) {
-    absl::MutexLock lock(&bodies_mu_);
-    auto turn = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(bodies_mu_) {
-      return bodies_in_flight_ < options_.upstream_bodies;
-    };
-    if (!bodies_mu_.AwaitWithTimeout(absl::Condition(&turn), request.timeout)) {
-      ReportLimit("upstream_bodies");
-      return absl::DeadlineExceededError(
-          absl::StrCat(request.method, " ", UrlOrigin(request.url),
-                       ": no turn among the upstream bodies in flight"));
-    }
-    ++bodies_in_flight_;
-  }
   absl::StatusOr<HttpResponse> response = http_->Send(request);
-  if (body) {
-    absl::MutexLock lock(&bodies_mu_);
-    --bodies_in_flight_;
-  }
   if (options_.on_upstream_response) {
     options_.on_upstream_response(response.ok() ? response->status : 0);
   }
   return response;
+}
+
+absl::Status DistributionClient::TakeBodyTurn(absl::string_view what) {
+  absl::MutexLock lock(&bodies_mu_);
+  auto turn = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(bodies_mu_) {
+    return bodies_in_flight_ < options_.upstream_bodies;
+  };
+  if (!bodies_mu_.AwaitWithTimeout(absl::Condition(&turn),
+                                   options_.request_timeout)) {
+    ReportLimit("upstream_bodies");
+    return absl::DeadlineExceededError(absl::StrCat(
+        what, ": no turn among the manifest bodies in flight (",
+        options_.upstream_bodies, " at once)"));
+  }
+  ++bodies_in_flight_;
+  return absl::OkStatus();
+}
+
+void DistributionClient::GiveBackBodyTurn() {
+  absl::MutexLock lock(&bodies_mu_);
+  --bodies_in_flight_;
 }
 
 Credentials DistributionClient::CredentialsFor(
@@ -449,6 +464,9 @@ DistributionClient::FetchDocument(const RegistryEndpoint& ep,
                                   Counters* counters) {
   const std::string key = absl::StrCat(reference.Name(), "@", digest);
   if (std::shared_ptr<const CachedDocument> hit = cache_.Get(key)) return hit;
+  RETURN_IF_ERROR(TakeBodyTurn(
+      absl::StrCat(ep.registry, " ", reference.repository, "@", digest)));
+  absl::Cleanup give_back = [this] { GiveBackBodyTurn(); };
   HttpRequest request =
       NewRequest(ep, "GET",
                  absl::StrCat(ep.base_url, "/v2/", reference.repository,
@@ -543,6 +561,8 @@ absl::StatusOr<Resolution> DistributionClient::ResolveUncached(
   // GET of the tag: the digest is computed from the body, and must equal
   // Docker-Content-Digest when the registry sends one.
   auto get_tag = [&]() -> absl::StatusOr<Resolution> {
+    RETURN_IF_ERROR(TakeBodyTurn(absl::StrCat(ep.registry, " ", what)));
+    absl::Cleanup give_back = [this] { GiveBackBodyTurn(); };
     ASSIGN_OR_RETURN(HttpResponse body, Send(ep, reference.repository,
                                              NewRequest(ep, "GET", tag_url),
                                              credentials, &counters));

@@ -76,7 +76,7 @@ struct RegistryClientOptions {
   std::string docker_config;
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration request_timeout = absl::Seconds(30);
-  int64_t cache_bytes = 64 << 20;
+  int64_t cache_bytes = 8 << 20;
   // How long a tag's digest may be reused without a HEAD. Zero (the
   // default) HEADs every time, as containerd does, so a moved tag is seen at
   // once.
@@ -96,7 +96,7 @@ struct RegistryClientOptions {
   // HttpRequest::allow_internal_redirects).
   bool allow_internal_redirects = false;
   // Response bodies (manifests, tokens) fetched at once; more wait.
-  int upstream_bodies = 4;
+  int upstream_bodies = 2;
 
   static RegistryClientOptions FromConfig(const Config& config);
 };

@@ -732,5 +732,42 @@ TEST(UnixSocketTest, StaleSocketsGoOtherFilesStay) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(UnixSocketTest, TheDirectoryIsMadeNodefitsOwn) {
+  char dir[] = "/tmp/nf-sock-XXXXXX";
+  ASSERT_EQ(mkdtemp(dir), dir);
+  const std::string run = std::string(dir) + "/run";
+  ASSERT_EQ(mkdir(run.c_str(), 0755), 0);  // as kubelet makes a hostPath
+  ASSERT_TRUE(PrepareUnixSocket(run + "/cri.sock", std::nullopt).ok());
+  struct stat st;
+  ASSERT_EQ(stat(run.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  // With a group: 0710 and that group.
+  ASSERT_TRUE(PrepareUnixSocket(run + "/cri.sock", gid_t{65534}).ok());
+  ASSERT_EQ(stat(run.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0710u);
+  EXPECT_EQ(st.st_gid, 65534u);
+  // A link, a directory of another user and shared system directories are
+  // refused, and left as they were.
+  const std::string link = std::string(dir) + "/link";
+  ASSERT_EQ(symlink(run.c_str(), link.c_str()), 0);
+  EXPECT_EQ(PrepareUnixSocket(link + "/cri.sock", std::nullopt).code(),
+            absl::StatusCode::kFailedPrecondition);
+  const std::string theirs = std::string(dir) + "/theirs";
+  ASSERT_EQ(mkdir(theirs.c_str(), 0755), 0);
+  ASSERT_EQ(chown(theirs.c_str(), 65534, 65534), 0);
+  EXPECT_EQ(PrepareUnixSocket(theirs + "/cri.sock", std::nullopt).code(),
+            absl::StatusCode::kFailedPrecondition);
+  ASSERT_EQ(stat(theirs.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0755u);
+  for (const char* shared : {"/run/cri.sock", "/tmp/cri.sock", "/cri.sock"}) {
+    const absl::Status status = PrepareUnixSocket(shared, std::nullopt);
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << shared;
+    EXPECT_THAT(std::string(status.message()), HasSubstr("of nodefit's own"));
+  }
+  ASSERT_EQ(stat("/tmp", &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 01777u);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace nodefit

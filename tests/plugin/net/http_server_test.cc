@@ -218,7 +218,7 @@ TEST_F(HttpServerTest, AWholeRequestHasADeadline) {
   EXPECT_GE(Limits("timeout"), 1);
 }
 
-TEST_F(HttpServerTest, ConnectionsBeyondTheBoundAreClosed) {
+TEST_F(HttpServerTest, ANewConnectionDisplacesTheOldestUnfinishedOne) {
   HttpServerOptions options;
   options.max_connections = 4;
   Start(options);
@@ -226,12 +226,41 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheBoundAreClosed) {
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<RawClient>(server_->port()));
     ASSERT_TRUE(held.back()->Send("GET"));  // started, never finished
+    absl::SleepFor(absl::Milliseconds(20));  // accepted in this order
   }
-  absl::SleepFor(absl::Milliseconds(100));
+  RawClient newcomer(server_->port());
+  ASSERT_TRUE(newcomer.Send("GET /new HTTP/1.1\r\n\r\n"));
+  EXPECT_THAT(newcomer.ReadResponses(1), HasSubstr("GET /new"));
+  // The oldest of the four made room; the others are still open.
+  EXPECT_EQ(held[0]->ReadUntilClosed(absl::Seconds(2)), "");
+  EXPECT_TRUE(held[0]->closed());
+  EXPECT_GE(Limits("connections"), 1);
+  ASSERT_TRUE(held[3]->Send(" /last HTTP/1.1\r\n\r\n"));
+  EXPECT_THAT(held[3]->ReadResponses(1), HasSubstr("GET /last"));
+}
+
+TEST_F(HttpServerTest, WhenEveryConnectionHasARequestANewOneIsClosed) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  options.workers = 2;
+  absl::Notification release;
+  std::atomic<int> entered{0};
+  Start(options, [&](const ServerRequest&, ServerResponse& res) {
+    ++entered;
+    release.WaitForNotificationWithTimeout(absl::Seconds(10));
+    res.body = "done\n";
+  });
+  RawClient a(server_->port());
+  RawClient b(server_->port());
+  ASSERT_TRUE(a.Send("GET /a HTTP/1.1\r\n\r\n"));
+  ASSERT_TRUE(b.Send("GET /b HTTP/1.1\r\n\r\n"));
+  while (entered.load() < 2) absl::SleepFor(absl::Milliseconds(5));
   RawClient extra(server_->port());
   EXPECT_EQ(extra.ReadUntilClosed(absl::Seconds(2)), "");
   EXPECT_TRUE(extra.closed());
-  EXPECT_GE(Limits("connections"), 1);
+  release.Notify();
+  EXPECT_THAT(a.ReadResponses(1), HasSubstr("done"));
+  EXPECT_THAT(b.ReadResponses(1), HasSubstr("done"));
 }
 
 TEST_F(HttpServerTest, SlowClientsDoNotHoldTheWorkers) {

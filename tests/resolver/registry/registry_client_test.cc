@@ -190,6 +190,14 @@ TEST(EndpointTest, Naming) {
             "http://127.0.0.1:5000");
   EXPECT_EQ(EndpointFor("[::1]:5000", none).base_url, "http://[::1]:5000");
   EXPECT_EQ(EndpointFor("localhost", none).base_url, "http://localhost");
+  // All of 127.0.0.0/8, as containerd's MatchLocalhost.
+  EXPECT_EQ(EndpointFor("127.0.0.2:5000", none).base_url,
+            "http://127.0.0.2:5000");
+  EXPECT_EQ(EndpointFor("127.255.0.9", none).base_url, "http://127.255.0.9");
+  EXPECT_EQ(EndpointFor("128.0.0.1:5000", none).base_url,
+            "https://128.0.0.1:5000");
+  EXPECT_EQ(EndpointFor("127.0.0.1.example:5000", none).base_url,
+            "https://127.0.0.1.example:5000");
   EXPECT_EQ(EndpointFor("localhost.example:5000", none).base_url,
             "https://localhost.example:5000");
   std::map<std::string, RegistryConfig> configured;
