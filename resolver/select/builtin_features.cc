@@ -443,7 +443,10 @@ const std::vector<ArchspecDisagreement>& ArchspecDisagreements() {
 // x86_64 Driver Version". NVIDIA publishes its Linux drivers under the same
 // version numbers for aarch64 (arm64-sbsa), so the column holds for both.
 // Every row is listed, GA and updates; Vocabulary takes for cuda-M-m the
-// highest minimum among the rows of M.m, so any M.m.x build runs.
+// minimum of M.m's first release (GA), the driver from which the driver
+// itself reports "CUDA Version: M.m" and NVIDIA's container runtime accepts
+// an image that requires cuda>=M.m. A build that needs a later update's
+// driver says so with the driver feature itself.
 const std::vector<CudaDriverMinimum>& CudaDriverMinimums() {
   static const std::vector<CudaDriverMinimum>* const kTable =
       new std::vector<CudaDriverMinimum>{

@@ -403,13 +403,13 @@ std::vector<std::string> Vocabulary::KnownFeatures() const {
 }
 
 std::pair<int, int> Vocabulary::CudaMinimumDriver(int major, int minor) {
-  std::pair<int, int> highest{-1, -1};
+  std::pair<int, int> lowest{-1, -1};
   for (const CudaDriverMinimum& row : CudaDriverMinimums()) {
-    if (row.cuda_major == major && row.cuda_minor == minor) {
-      highest = std::max(highest, {row.driver_major, row.driver_minor});
-    }
+    if (row.cuda_major != major || row.cuda_minor != minor) continue;
+    const std::pair<int, int> driver{row.driver_major, row.driver_minor};
+    if (lowest.first < 0 || driver < lowest) lowest = driver;
   }
-  return highest;
+  return lowest;
 }
 
 int Vocabulary::RuleDistance(absl::string_view have,

@@ -124,7 +124,9 @@ class Vocabulary {
   std::vector<std::pair<std::string, int>> RuleClosure(
       absl::string_view have) const;
   // The lowest driver (major, minor) that runs cuda-M-m without minor
-  // version compatibility; {-1, -1} for a release missing from the table.
+  // version compatibility: the minimum of M.m's first release in NVIDIA's
+  // table (the test a driver's own "CUDA Version" makes); {-1, -1} for a
+  // release missing from the table.
   static std::pair<int, int> CudaMinimumDriver(int major, int minor);
   bool cuda_minor_version_compatibility() const {
     return cuda_minor_version_compatibility_;

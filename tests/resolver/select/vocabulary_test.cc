@@ -153,10 +153,11 @@ TEST(VocabularyTest, CudaSpellingsAndDriverMinimums) {
   EXPECT_EQ(V().Canonical("CUDA-12.4"), "cuda-12-4");
   EXPECT_EQ(V().Canonical("cuda_12_4"), "cuda-12-4");
   EXPECT_EQ(V().Canonical("nv-ptx-8.0"), "nv-ptx-8-0");
-  // The highest minimum among a minor release's rows (GA and updates).
+  // The minimum of the minor release's first (GA) row.
   EXPECT_EQ(Vocabulary::CudaMinimumDriver(12, 4), std::make_pair(550, 54));
-  EXPECT_EQ(Vocabulary::CudaMinimumDriver(12, 2), std::make_pair(535, 104));
-  EXPECT_EQ(Vocabulary::CudaMinimumDriver(12, 8), std::make_pair(570, 124));
+  EXPECT_EQ(Vocabulary::CudaMinimumDriver(12, 2), std::make_pair(535, 54));
+  EXPECT_EQ(Vocabulary::CudaMinimumDriver(12, 8), std::make_pair(570, 26));
+  EXPECT_EQ(Vocabulary::CudaMinimumDriver(11, 4), std::make_pair(470, 42));
   EXPECT_EQ(Vocabulary::CudaMinimumDriver(12, 7), std::make_pair(-1, -1));
 }
 
@@ -169,7 +170,8 @@ TEST(VocabularyTest, DriverImpliesTheToolkitsItRunsNewestFirst) {
   EXPECT_EQ(V().RuleDistance("nvidia-550-40", "cuda-12-4"), -1);
   EXPECT_EQ(V().RuleDistance("nvidia-550-40", "cuda-12-3"), 0);
   EXPECT_EQ(V().RuleDistance("nvidia-570-124", "cuda-12-8"), 0);
-  EXPECT_EQ(V().RuleDistance("nvidia-570-86", "cuda-12-8"), -1);
+  EXPECT_EQ(V().RuleDistance("nvidia-570-86", "cuda-12-8"), 0);
+  EXPECT_EQ(V().RuleDistance("nvidia-570-20", "cuda-12-8"), -1);
   EXPECT_EQ(V().RuleDistance("nvidia-396-44", "cuda-9-2"), 0);
   EXPECT_EQ(V().RuleDistance("nvidia-396-44", "cuda-10-0"), -1);
   // The exact-driver feature keeps its meaning: no driver implies another.
@@ -187,7 +189,7 @@ TEST(VocabularyTest, MinorVersionCompatibilityIsASwitch) {
   absl::StatusOr<std::unique_ptr<const Vocabulary>> v =
       Vocabulary::Create(rules);
   ASSERT_TRUE(v.ok()) << v.status();
-  // Off (the default): 535.104 runs 12.2 at most.
+  // Off (the default): 535.104 runs 12.2 at most (12.3 needs 545.23).
   EXPECT_EQ(V().RuleDistance("nvidia-535-104", "cuda-12-4"), -1);
   // On: any 12.x from 525.60 on, after every toolkit it runs natively,
   // the nearest first.
