@@ -33,6 +33,7 @@ Command FeaturesCommand();
 Command HostsCommand();
 Command VersionCommand();
 Command DoctorCommand();
+Command VocabularyCommand();
 
 // The doctor's view of this node from the command line's flags
 // (--containerd-config, --containerd-bin, --kubelet-config), shared by
