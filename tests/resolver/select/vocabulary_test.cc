@@ -261,6 +261,23 @@ TEST(VocabularyTest, ConfigExtendsEverything) {
   EXPECT_EQ((*v)->Weight("nvidia-1-2"), 2);
 }
 
+TEST(VocabularyTest, TheSpellingRuleAppliesToTheConfigToo) {
+  FeatureRules rules;
+  rules.implies["My_Cluster_CPU"] = {"Skylake"};
+  rules.aliases["Site_CPU"] = "my_cluster_cpu";
+  rules.weights = {{"Fast_*", 7}};
+  absl::StatusOr<std::unique_ptr<const Vocabulary>> v =
+      Vocabulary::Create(rules);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ((*v)->Canonical("SITE-cpu"), "my-cluster-cpu");
+  EXPECT_EQ(Hops(**v, "my-cluster-cpu", "skylake"), 1);
+  EXPECT_EQ((*v)->Weight("fast-net"), 7);
+  // A spelling that is a known feature once normalised renames nothing.
+  FeatureRules clash;
+  clash.aliases["SKYLAKE"] = "broadwell";
+  EXPECT_FALSE(Vocabulary::Create(clash).ok());
+}
+
 TEST(VocabularyTest, BadRulesAreClearErrors) {
   auto error = [](const FeatureRules& rules) {
     absl::StatusOr<std::unique_ptr<const Vocabulary>> v =
