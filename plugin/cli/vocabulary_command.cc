@@ -63,7 +63,9 @@ Entry Describe(const Vocabulary& v, const std::string& name) {
     for (const Vocabulary::Implied& i : v.Closure(id)) {
       if (i.distance > 0) e.implies.push_back({v.Name(i.id), i.distance});
     }
-    for (const Vocabulary::Implied& i : v.ImpliedBy(id)) {
+    const std::vector<Vocabulary::Implied> by = v.ImpliedBy(id);
+    e.implied_by.reserve(by.size());
+    for (const Vocabulary::Implied& i : by) {
       e.implied_by.push_back({v.Name(i.id), i.distance});
     }
     // Any graph feature may also be written cpu:X or cpu-X.
@@ -197,6 +199,7 @@ nlohmann::json EntryJson(const Entry& e) {
 std::string EdgesText(const std::vector<Edge>& edges) {
   if (edges.empty()) return "(nothing)";
   std::vector<std::string> parts;
+  parts.reserve(edges.size());
   for (const Edge& edge : edges) {
     parts.push_back(absl::StrCat(edge.feature, "(", edge.distance, ")"));
   }
@@ -260,6 +263,7 @@ int RunVocabulary(const ParsedFlags& flags, std::ostream& out,
     }
     for (const BuiltInFamily& f : BuiltInFamilies()) {
       std::vector<std::string> names;
+      names.reserve(f.rows.size());
       for (const BuiltInImplication& row : f.rows) {
         names.emplace_back(row.feature);
       }
@@ -272,6 +276,7 @@ int RunVocabulary(const ParsedFlags& flags, std::ostream& out,
     return kExitOk;
   }
   std::vector<Entry> entries;
+  entries.reserve(flags.positional.size());
   for (const std::string& name : flags.positional) {
     if (name.empty()) {
       err << "nodefit vocabulary: an empty feature name\n";
