@@ -21,7 +21,7 @@ constexpr absl::string_view kOverview =
 void PrintOverview(std::ostream& out) {
   out << kOverview;
   for (const Command& c : Commands()) {
-    out << "  " << c.name << std::string(10 - c.name.size(), ' ') << c.summary
+    out << "  " << c.name << std::string(12 - c.name.size(), ' ') << c.summary
         << "\n";
   }
   out << "\nRun `nodefit help COMMAND` for a command's flags.\n"
@@ -40,8 +40,9 @@ const Command* FindCommand(absl::string_view name) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command>* const kCommands = new std::vector<Command>{
-      SelectCommand(), ServeCommand(),  ExplainCommand(), FeaturesCommand(),
-      HostsCommand(),  DoctorCommand(), PkiCommand(),     VersionCommand()};
+      SelectCommand(),   ServeCommand(),      ExplainCommand(),
+      FeaturesCommand(), HostsCommand(),      DoctorCommand(),
+      PkiCommand(),      VocabularyCommand(), VersionCommand()};
   return *kCommands;
 }
 

@@ -34,6 +34,7 @@ Command HostsCommand();
 Command VersionCommand();
 Command DoctorCommand();
 Command PkiCommand();
+Command VocabularyCommand();
 
 // The doctor's view of this node from the command line's flags
 // (--containerd-config, --containerd-bin, --kubelet-config), shared by

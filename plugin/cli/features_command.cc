@@ -105,6 +105,10 @@ int RunFeatures(const ParsedFlags& flags, std::ostream& out,
     const Vocabulary::FeatureId id = (*vocabulary)->Find(feature);
     if (id == Vocabulary::kUnknown) {
       row.closure.emplace_back(feature, 0);
+      // A driver's CUDA toolkits, a capability's lower minors.
+      for (auto& implied : (*vocabulary)->RuleClosure(feature)) {
+        row.closure.push_back(std::move(implied));
+      }
     } else {
       for (const Vocabulary::Implied& implied : (*vocabulary)->Closure(id)) {
         row.closure.emplace_back((*vocabulary)->Name(implied.id),

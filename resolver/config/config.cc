@@ -272,6 +272,18 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
           }
           return absl::OkStatus();
         }},
+       {"cuda",
+        [&](const Json& v, absl::string_view k) -> absl::Status {
+          RETURN_IF_ERROR(r.Object(v, k));
+          const Reader c = r.Child(k);
+          return c.Keys(v,
+                        {{"minor_version_compatibility",
+                          [&](const Json& x, absl::string_view key) {
+                            return c.Bool(
+                                x, key,
+                                &config.rules.cuda_minor_version_compatibility);
+                          }}});
+        }},
        {"on_no_match",
         [&](const Json& v, absl::string_view k) -> absl::Status {
           std::string text;

@@ -333,33 +333,261 @@ void DetectArm64(const CpuInfo& cpu, CpuDetection* out) {
   }
 }
 
+// POWER: the "cpu" line names the processor as Linux's cputable.c does
+// ("POWER9 (raw)", "POWER8NVL (raw)", "POWER9 (architected)" for a POWER10
+// partition in POWER9 mode): the ISA level the partition offers. GCC's
+// -mcpu names are power7 ... power10 (rs6000-cpus.def).
+void DetectPower(const CpuInfo& cpu, CpuDetection* out) {
+  out->platform.architecture = "ppc64le";
+  absl::string_view name = cpu.power_cpu;
+  name = name.substr(0, name.find_first_of(" ,("));
+  absl::string_view digits = name;
+  int level = 0;
+  if (absl::ConsumePrefix(&digits, "POWER")) {
+    digits = digits.substr(
+        0, std::find_if_not(digits.begin(), digits.end(), absl::ascii_isdigit) -
+               digits.begin());
+    if (!absl::SimpleAtoi(digits, &level)) level = 0;
+  }
+  if (!cpu.uniform || level < 7 || level > 10) {
+    out->detection.notes.push_back(absl::StrCat(
+        "cpu: POWER processor \"", cpu.power_cpu, "\"",
+        cpu.uniform ? " is not in nodefit's table (power7 ... power10)"
+                    : " (processors differ)",
+        "; no POWER level reported"));
+    return;
+  }
+  out->march = absl::StrCat("power", level);
+  if (level >= 8) out->platform.variant = out->march;
+  out->detection.features.push_back({out->march, std::string(kSourceCpu),
+                                     absl::StrCat("cpu: ", cpu.power_cpu)});
+}
+
+// Z: the machine type names the generation (Linux
+// arch/s390/kernel/processor.c, setup_elf_platform()); the level is capped
+// by the hwcaps the kernel shows, each level's new vector facility (Linux
+// setup_hwcaps(): facility 129 "vx" z13, 135 "vxe" z14, 148 "vxe2" z15,
+// 165 "nnpa" z16), so a kernel or hypervisor that hides a facility lowers
+// the result, never raises it.
+struct ZLevel {
+  absl::string_view name;
+  std::vector<int> machines;
+  absl::string_view hwcap;
+};
+const std::vector<ZLevel>& ZLevels() {
+  static const auto* const kLevels = new std::vector<ZLevel>{
+      {"z13", {0x2964, 0x2965}, "vx"},
+      {"z14", {0x3906, 0x3907}, "vxe"},
+      {"z15", {0x8561, 0x8562}, "vxe2"},
+      {"z16", {0x3931, 0x3932}, "nnpa"},
+  };
+  return *kLevels;
+}
+
+void DetectS390(const CpuInfo& cpu, CpuDetection* out) {
+  out->platform.architecture = "s390x";
+  int by_machine = -1, by_hwcaps = -1;
+  for (size_t i = 0; i < ZLevels().size(); ++i) {
+    const ZLevel& z = ZLevels()[i];
+    if (std::find(z.machines.begin(), z.machines.end(), cpu.s390_machine) !=
+        z.machines.end()) {
+      by_machine = static_cast<int>(i);
+    }
+    if (static_cast<int>(i) == by_hwcaps + 1 &&
+        cpu.flags.count(std::string(z.hwcap)) > 0) {
+      by_hwcaps = static_cast<int>(i);
+    }
+  }
+  const std::string identity =
+      absl::StrFormat("IBM Z machine type %04X", cpu.s390_machine);
+  int level = by_machine;
+  if (!cpu.uniform || by_machine < 0) {
+    out->detection.notes.push_back(
+        absl::StrCat("cpu: ", identity,
+                     cpu.uniform ? " is not in nodefit's table (z13 ... z16)"
+                                 : " (processors differ)",
+                     "; reporting the level its hwcaps show only"));
+    level = by_hwcaps;
+  } else if (by_hwcaps < by_machine) {
+    out->detection.notes.push_back(absl::StrCat(
+        "cpu: ", identity, " is ", ZLevels()[by_machine].name,
+        ", but the hwcaps lack \"", ZLevels()[by_hwcaps + 1].hwcap,
+        "\" (a kernel or hypervisor that does not offer it?); reporting ",
+        by_hwcaps < 0 ? "no level" : ZLevels()[by_hwcaps].name, " instead"));
+    level = by_hwcaps;
+  }
+  if (level < 0) return;
+  out->march = std::string(ZLevels()[level].name);
+  out->detection.features.push_back(
+      {out->march, std::string(kSourceCpu), identity});
+}
+
+// RISC-V cores by the "uarch" line (the devicetree compatible of the hart):
+// archspec-json's u74mc, GCC's -mcpu=sifive-u74.
+constexpr std::pair<absl::string_view, absl::string_view> kRiscvCores[] = {
+    {"sifive,u74-mc", "sifive-u74"},
+};
+
+void DetectRiscv(const CpuInfo& cpu, CpuDetection* out) {
+  out->platform.architecture = "riscv64";
+  const std::string profile = RiscvProfile(cpu.flags);
+  if (cpu.uniform) {
+    for (const auto& [uarch, name] : kRiscvCores) {
+      if (cpu.uarch == uarch) out->march = std::string(name);
+    }
+  }
+  if (out->march.empty() && !cpu.uarch.empty()) {
+    out->detection.notes.push_back(
+        absl::StrCat("cpu: RISC-V uarch \"", cpu.uarch,
+                     "\" is not in nodefit's table; reporting the RVA "
+                     "profile its isa line shows only"));
+  }
+  if (!out->march.empty()) {
+    out->detection.features.push_back({out->march, std::string(kSourceCpu),
+                                       absl::StrCat("uarch: ", cpu.uarch)});
+  }
+  if (profile.empty()) {
+    out->detection.notes.push_back(
+        absl::StrCat("cpu: the isa line \"", cpu.isa,
+                     "\" lacks RVA20U64's i m a f d c; no profile"));
+    return;
+  }
+  out->platform.variant = profile;
+  out->detection.features.push_back(
+      {profile, std::string(kSourceCpu), absl::StrCat("isa: ", cpu.isa)});
+}
+
+// /proc/cpuinfo on s390 is a header ("vendor_id : IBM/S390", "features"
+// with the hwcaps, one "processor N: version = ..., machine = XXXX" line
+// per CPU), then per-CPU blocks on newer kernels.
+CpuInfo ParseS390(absl::string_view text) {
+  CpuInfo cpu;
+  cpu.vendor = "IBM/S390";
+  cpu.architecture = "s390x";
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) continue;
+    const absl::string_view key =
+        absl::StripAsciiWhitespace(line.substr(0, colon));
+    const absl::string_view value =
+        absl::StripAsciiWhitespace(line.substr(colon + 1));
+    if (key == "features") {
+      for (absl::string_view f :
+           absl::StrSplit(value, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+        cpu.flags.emplace(f);
+      }
+    } else if (absl::StartsWith(key, "processor ")) {
+      const size_t at = value.find("machine =");
+      int machine = -1;
+      if (at == absl::string_view::npos ||
+          !absl::SimpleHexAtoi(absl::StripAsciiWhitespace(value.substr(at + 9)),
+                               &machine)) {
+        continue;
+      }
+      if (cpu.processors == 0) {
+        cpu.s390_machine = machine;
+      } else if (machine != cpu.s390_machine) {
+        cpu.uniform = false;
+      }
+      ++cpu.processors;
+    }
+  }
+  if (cpu.processors == 0) cpu.architecture.clear();
+  return cpu;
+}
+
 }  // namespace
+
+std::set<std::string> RiscvExtensions(absl::string_view isa) {
+  std::set<std::string> out;
+  const std::string lower = absl::AsciiStrToLower(isa);
+  absl::string_view rest = lower;
+  if (!absl::ConsumePrefix(&rest, "rv64") &&
+      !absl::ConsumePrefix(&rest, "rv32")) {
+    return out;
+  }
+  std::vector<absl::string_view> parts = absl::StrSplit(rest, '_');
+  for (char c : parts[0]) {
+    if (c == 'g') {
+      out.insert({"i", "m", "a", "f", "d", "zicsr", "zifencei"});
+    } else if (c == 'b') {
+      out.insert({"b", "zba", "zbb", "zbs"});
+    } else {
+      out.emplace(1, c);
+    }
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (!parts[i].empty()) out.emplace(parts[i]);
+  }
+  return out;
+}
+
+// The RVA profiles' mandatory extensions (RISC-V Profiles, riscv-profiles
+// src/profiles.adoc and src/rva23-profile.adoc) that a Linux isa line can
+// show. Not checked, because Linux does not list them: the memory-system
+// properties Ziccif, Ziccrse, Ziccamoa, Zicclsm, Za128rs, Za64rs and Zic64b,
+// Zicbop (prefetch hints, which run as no-ops where absent) and Supm
+// (pointer masking the kernel provides). Zicsr/Zicntr are implied by F and
+// by every Linux-capable RV64GC core; old kernels do not list them.
+std::string RiscvProfile(const std::set<std::string>& extensions) {
+  static const auto* const kProfiles = new std::vector<
+      std::pair<absl::string_view, std::vector<absl::string_view>>>{
+      {"rva20u64", {"i", "m", "a", "f", "d", "c"}},
+      {"rva22u64",
+       {"zba", "zbb", "zbs", "zicbom", "zicboz", "zfhmin", "zkt", "zihpm",
+        "zihintpause"}},
+      {"rva23u64",
+       {"v", "zvfhmin", "zvbb", "zvkt", "zihintntl", "zicond", "zimop", "zcmop",
+        "zcb", "zfa", "zawrs"}},
+  };
+  std::string profile;
+  for (const auto& [name, wanted] : *kProfiles) {
+    if (!HasAll(extensions, wanted)) break;
+    profile = std::string(name);
+  }
+  return profile;
+}
 
 CpuInfo ParseCpuInfo(absl::string_view text) {
   CpuInfo cpu;
   // Identity of the processor being read, compared with the first one's.
   struct Identity {
-    std::string vendor;
+    std::string vendor, power, uarch;
     int family = -1, model = -1, stepping = -1, implementer = -1, part = -1;
     bool operator==(const Identity& o) const {
       return vendor == o.vendor && family == o.family && model == o.model &&
              stepping == o.stepping && implementer == o.implementer &&
-             part == o.part;
+             part == o.part && power == o.power && uarch == o.uarch;
     }
   };
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    absl::string_view key = line.substr(0, line.find(':'));
+    if (absl::StripAsciiWhitespace(key) == "vendor_id" &&
+        absl::StrContains(line, "IBM/S390")) {
+      return ParseS390(text);
+    }
+  }
   Identity first, current;
   bool in_block = false;
   bool have_flags = false;
   std::string arch_text;
+  // A block counts when it says something about a processor: POWER's
+  // trailer (timebase, platform, model, machine) does not.
+  bool block_has_data = false;
   auto finish_block = [&] {
     if (!in_block) return;
+    in_block = false;
+    if (!block_has_data) {
+      current = Identity();
+      return;
+    }
+    block_has_data = false;
     if (cpu.processors == 0) {
       first = current;
     } else if (!(current == first)) {
       cpu.uniform = false;
     }
     ++cpu.processors;
-    in_block = false;
     current = Identity();
   };
   auto to_int = [](absl::string_view v, bool hex) {
@@ -389,6 +617,7 @@ CpuInfo ParseCpuInfo(absl::string_view text) {
       current.family = to_int(value, false);
     } else if (key == "model") {
       current.model = to_int(value, false);
+      if (current.model < 0) continue;
     } else if (key == "stepping") {
       current.stepping = to_int(value, false);
     } else if (key == "model name" && cpu.model_name.empty()) {
@@ -399,11 +628,28 @@ CpuInfo ParseCpuInfo(absl::string_view text) {
       current.part = to_int(value, true);
     } else if (key == "CPU architecture" && arch_text.empty()) {
       arch_text = std::string(value);
-    } else if (key == "flags" || key == "Features") {
+    } else if (key == "cpu") {
+      current.power = std::string(value.substr(0, value.find_first_of(" ,(")));
+      if (cpu.power_cpu.empty()) cpu.power_cpu = std::string(value);
+    } else if (key == "uarch") {
+      current.uarch = std::string(value);
+      if (cpu.uarch.empty()) cpu.uarch = std::string(value);
+    }
+    if (key == "vendor_id" || key == "cpu family" || key == "model" ||
+        key == "CPU implementer" || key == "CPU part" || key == "cpu" ||
+        key == "isa" || key == "uarch" || key == "flags" || key == "Features") {
+      block_has_data = true;
+    }
+    if (key == "flags" || key == "Features" || key == "isa") {
       std::set<std::string> flags;
-      for (absl::string_view f :
-           absl::StrSplit(value, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
-        flags.emplace(f);
+      if (key == "isa") {
+        flags = RiscvExtensions(value);
+        if (cpu.isa.empty()) cpu.isa = std::string(value);
+      } else {
+        for (absl::string_view f :
+             absl::StrSplit(value, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+          flags.emplace(f);
+        }
       }
       if (!have_flags) {
         cpu.flags = std::move(flags);
@@ -425,7 +671,13 @@ CpuInfo ParseCpuInfo(absl::string_view text) {
   cpu.part = first.part;
   if (cpu.processors == 0) return cpu;
 
-  if (!cpu.vendor.empty() || cpu.family >= 0) {
+  if (absl::StartsWith(cpu.power_cpu, "POWER")) {
+    // cpuinfo does not show the byte order; Kubernetes and containerd
+    // publish POWER as ppc64le, and a big-endian node sets "platform".
+    cpu.architecture = "ppc64le";
+  } else if (absl::StartsWithIgnoreCase(cpu.isa, "rv64")) {
+    cpu.architecture = "riscv64";
+  } else if (!cpu.vendor.empty() || cpu.family >= 0) {
     cpu.architecture = cpu.flags.count("lm") > 0 ? "amd64" : "386";
   } else if (cpu.implementer >= 0) {
     // "CPU architecture: 8" (or "AArch64" on old kernels) is a 64-bit core;
@@ -489,11 +741,18 @@ CpuDetection DetectCpu(const CpuInfo& cpu, const Vocabulary& vocabulary) {
     DetectX86(cpu, vocabulary, &out);
   } else if (cpu.architecture == "arm64") {
     DetectArm64(cpu, &out);
+  } else if (cpu.architecture == "ppc64le") {
+    DetectPower(cpu, &out);
+  } else if (cpu.architecture == "s390x") {
+    DetectS390(cpu, &out);
+  } else if (cpu.architecture == "riscv64") {
+    DetectRiscv(cpu, &out);
   } else {
     out.platform = Platform();
     out.detection.notes.push_back(
         cpu.architecture.empty()
-            ? "cpu: no x86 or arm64 processor found in the cpuinfo text"
+            ? "cpu: no x86, arm64, POWER, Z or RISC-V processor found in "
+              "the cpuinfo text"
             : absl::StrCat("cpu: ", cpu.architecture,
                            " processors are not detected; no CPU features"));
   }

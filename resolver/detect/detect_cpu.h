@@ -6,8 +6,10 @@
 //     by the flag sets of the psABI), or linux/arm64 with the architecture
 //     version (v8, v8.1 ... v9.x);
 //   - the GCC -march (arm64: -mcpu) name of the microarchitecture, from the
-//     vendor's family/model (arm64: implementer/part) tables in
-//     detect_cpu.cc, and the level as a feature ("x86-64-v3", "arm64-v8.2").
+//     vendor's family/model (arm64: implementer/part; POWER: the cpu line;
+//     Z: the machine type; RISC-V: uarch) tables in detect_cpu.cc, and the
+//     level as a feature ("x86-64-v3", "arm64-v8.2", "power9", "z15",
+//     "rva22u64").
 // Safety: the name never claims more than the flags show. When the name's
 // level (the x86-64-vN in its vocabulary closure) is above the level of the
 // flags (a hypervisor hiding AVX-512 on a Skylake-SP), the most specific
@@ -30,8 +32,8 @@ namespace nodefit {
 inline constexpr absl::string_view kDefaultCpuinfoPath = "/proc/cpuinfo";
 
 struct CpuInfo {
-  // "amd64", "386", "arm64", "arm"; empty when the text names no CPU we
-  // recognise.
+  // "amd64", "386", "arm64", "arm", "ppc64le", "s390x", "riscv64"; empty
+  // when the text names no CPU we recognise.
   std::string architecture;
   // Identity of the first processor. x86: vendor_id, cpu family, model,
   // stepping, model name; arm: CPU implementer, CPU part, CPU architecture.
@@ -43,8 +45,16 @@ struct CpuInfo {
   int implementer = -1;
   int part = -1;
   int arm_architecture = -1;
-  // "flags" (x86) or "Features" (arm) present on every processor: a process
-  // may run on any of them.
+  // POWER: the "cpu" line of the first processor ("POWER9, altivec
+  // supported"). Z: the machine type ("machine = 8561", read as hex like
+  // Linux prints it). RISC-V: the first processor's "isa" and "uarch".
+  std::string power_cpu;
+  int s390_machine = -1;
+  std::string isa;
+  std::string uarch;
+  // "flags" (x86), "Features" (arm), "features" (s390 hwcaps) or the
+  // extensions of "isa" (RISC-V: single letters and the "_z..." names)
+  // present on every processor: a process may run on any of them.
   std::set<std::string> flags;
   int processors = 0;
   // False when processors differ in identity (a big.LITTLE arm system,
@@ -67,6 +77,14 @@ std::string Arm64VariantFromFeatures(const std::set<std::string>& features);
 // The -march name from the family/model tables alone (before the safety
 // rule), or empty for a CPU missing from them.
 std::string X86MarchName(const CpuInfo& cpu);
+
+// The highest RVA profile ("rva20u64", "rva22u64", "rva23u64") whose
+// extensions Linux can show are all in `extensions`, or empty.
+std::string RiscvProfile(const std::set<std::string>& extensions);
+
+// The extensions of a Linux "isa" line: "rv64imafdc_zba_zbb" gives i m a f
+// d c zba zbb ("g" expands to i m a f d zicsr zifencei, "b" to zba zbb zbs).
+std::set<std::string> RiscvExtensions(absl::string_view isa);
 
 struct CpuDetection {
   Platform platform;    // architecture empty when unknown

@@ -61,17 +61,50 @@ std::string NvidiaDriverFeature(absl::string_view version) {
 }
 
 Detection ParseComputeCapabilities(absl::string_view output) {
+  return ParseNvidiaSmi(output, nullptr);
+}
+
+Detection ParseNvidiaSmi(absl::string_view output,
+                         std::string* driver_version) {
   Detection out;
   std::vector<std::pair<std::string, int>> seen;  // feature, GPU count
+  // With a header ("compute_cap, driver_version" or any query's columns),
+  // the columns are found by name; without one, the line is the capability.
+  int cap_column = 0, driver_column = -1;
+  bool first = true;
   for (absl::string_view line : absl::StrSplit(output, '\n')) {
     line = absl::StripAsciiWhitespace(line);
     if (line.empty()) continue;
-    std::string feature = ComputeFeature(line);
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
+    for (absl::string_view& f : fields) f = absl::StripAsciiWhitespace(f);
+    if (first) {
+      first = false;
+      const auto cap = std::find(fields.begin(), fields.end(), "compute_cap");
+      if (cap != fields.end()) {
+        cap_column = static_cast<int>(cap - fields.begin());
+        const auto driver =
+            std::find(fields.begin(), fields.end(), "driver_version");
+        if (driver != fields.end()) {
+          driver_column = static_cast<int>(driver - fields.begin());
+        }
+        continue;
+      }
+      if (fields.size() > 1) driver_column = 1;  // compute_cap,driver_version
+    }
+    std::string feature;
+    if (cap_column < static_cast<int>(fields.size())) {
+      feature = ComputeFeature(fields[cap_column]);
+    }
     if (feature.empty()) {
       out.notes.push_back(absl::StrCat(
           "nvidia: nvidia-smi printed \"", FirstLine(line),
           "\" where a compute capability (like 8.6) was expected"));
       continue;
+    }
+    if (driver_version != nullptr && driver_column >= 0 &&
+        driver_column < static_cast<int>(fields.size()) &&
+        driver_version->empty() && IsVersion(fields[driver_column])) {
+      *driver_version = std::string(fields[driver_column]);
     }
     auto it = std::find_if(seen.begin(), seen.end(),
                            [&](const auto& s) { return s.first == feature; });
@@ -94,6 +127,7 @@ Detection ParseComputeCapabilities(absl::string_view output) {
 
 Detection DetectNvidia(const NvidiaOptions& options, CommandRunner& runner) {
   Detection out;
+  bool have_driver = false;
   absl::StatusOr<std::string> text =
       ReadFileToString(options.version_path, size_t{64} << 10);
   if (!text.ok()) {
@@ -112,6 +146,7 @@ Detection DetectNvidia(const NvidiaOptions& options, CommandRunner& runner) {
     out.features.push_back(
         {NvidiaDriverFeature(*version), std::string(kSourceNvidia),
          absl::StrCat(options.version_path, ": driver ", *version)});
+    have_driver = true;
   }
 
   if (options.smi_command.empty()) return out;
@@ -136,7 +171,16 @@ Detection DetectNvidia(const NvidiaOptions& options, CommandRunner& runner) {
                      said.empty() ? "" : absl::StrCat(": ", said)));
     return out;
   }
-  Detection caps = ParseComputeCapabilities(run->output);
+  std::string smi_driver;
+  Detection caps = ParseNvidiaSmi(run->output, &smi_driver);
+  // nvidia-smi's driver_version is the kernel driver's too; it stands in
+  // when the version file cannot be read (a container without the host's
+  // /proc/driver).
+  if (!have_driver && !smi_driver.empty()) {
+    out.features.push_back({NvidiaDriverFeature(smi_driver),
+                            std::string(kSourceNvidia),
+                            absl::StrCat("nvidia-smi: driver ", smi_driver)});
+  }
   for (SourcedFeature& f : caps.features) out.features.push_back(std::move(f));
   for (std::string& n : caps.notes) out.notes.push_back(std::move(n));
   if (caps.features.empty() && caps.notes.empty()) {

@@ -5,8 +5,10 @@
 //       NVRM version: NVIDIA UNIX x86_64 Kernel Module  396.44  Wed Jul ...
 //       NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  535.104.05 ...
 //   - the compute capabilities of the GPUs from
-//     `nvidia-smi --query-gpu=compute_cap --format=csv,noheader` (one line
-//     per GPU, "5.2") -> "nv-compute-MAJ-MIN", one per distinct value.
+//     `nvidia-smi --query-gpu=compute_cap,driver_version --format=csv` (a
+//     header, then one line per GPU, "8.0, 550.54.15") ->
+//     "nv-compute-MAJ-MIN", one per distinct value; the driver_version
+//     column gives nvidia-MAJ-MIN when the version file cannot be read.
 // No driver file, no nvidia-smi, or output that does not parse is a note,
 // never an error: most nodes have no GPU.
 #ifndef NODEFIT_RESOLVER_DETECT_DETECT_NVIDIA_H_
@@ -38,11 +40,18 @@ std::string NvidiaDriverFeature(absl::string_view version);
 // order of first appearance; each line that is not "M.m" adds a note.
 Detection ParseComputeCapabilities(absl::string_view output);
 
+// The same for any `--query-gpu=... --format=csv` output: with a header the
+// compute_cap and driver_version columns are found by name (so the output
+// of a query with more columns reads too); without one each line is
+// "compute_cap[, driver_version]". The first driver version is stored in
+// `driver_version` when it is not null.
+Detection ParseNvidiaSmi(absl::string_view output, std::string* driver_version);
+
 struct NvidiaOptions {
   std::string version_path = std::string(kDefaultNvidiaVersionPath);
   // Run only when argv[0] exists (in PATH, or as a path).
   std::vector<std::string> smi_command = {
-      "nvidia-smi", "--query-gpu=compute_cap", "--format=csv,noheader"};
+      "nvidia-smi", "--query-gpu=compute_cap,driver_version", "--format=csv"};
   CommandLimits smi_limits;
 };
 

@@ -3,25 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
-
 namespace nodefit {
-namespace {
-
-// Orders variants of one architecture so the "highest" can be shown:
-// amd64 v1 < v2 < ...; arm64 v8 < v8.1 < ... < v9 < v9.1.
-std::tuple<int, int> VariantRank(absl::string_view variant) {
-  if (!variant.empty() && variant.front() == 'v') variant.remove_prefix(1);
-  std::pair<absl::string_view, absl::string_view> parts =
-      absl::StrSplit(variant, absl::MaxSplits('.', 1));
-  int major = 0, minor = 0;
-  (void)absl::SimpleAtoi(parts.first, &major);
-  (void)absl::SimpleAtoi(parts.second, &minor);
-  return {major, minor};
-}
-
-}  // namespace
 
 NodeClosure::NodeClosure(const NodeProfile& profile,
                          const Vocabulary& vocabulary)
@@ -29,6 +11,7 @@ NodeClosure::NodeClosure(const NodeProfile& profile,
       platform_(NormalizePlatform(profile.platform)),
       distance_(vocabulary.size(), -1),
       via_(vocabulary.size(), -1) {
+  platform_label_ = platform_.String();
   auto add = [this](std::string canonical) {
     if (std::find(features_.begin(), features_.end(), canonical) ==
         features_.end()) {
@@ -42,19 +25,30 @@ NodeClosure::NodeClosure(const NodeProfile& profile,
     add(vocabulary.Canonical(feature));
   }
 
+  auto take_closure = [this, &vocabulary](Vocabulary::FeatureId id, int via) {
+    for (const Vocabulary::Implied& implied : vocabulary.Closure(id)) {
+      int& d = distance_[implied.id];
+      if (d < 0 || implied.distance < d) {
+        d = implied.distance;
+        via_[implied.id] = via;
+      }
+    }
+  };
   for (size_t i = 0; i < features_.size(); ++i) {
     const Vocabulary::FeatureId id = vocabulary.Find(features_[i]);
     if (id == Vocabulary::kUnknown) {
       unknown_.insert(features_[i]);
       continue;
     }
-    for (const Vocabulary::Implied& implied : vocabulary.Closure(id)) {
-      int& d = distance_[implied.id];
-      if (d < 0 || implied.distance < d) {
-        d = implied.distance;
-        via_[implied.id] = static_cast<int>(i);
-      }
-    }
+    take_closure(id, static_cast<int>(i));
+  }
+  // Every node of an architecture has its baseline ("x86-64" on amd64), so
+  // a build that names only the baseline (archspec's x86_64) fits; it is
+  // the platform's, not one of the node's own features.
+  if (const Vocabulary::FeatureId base =
+          vocabulary.Find(BaselineFeature(platform_.architecture));
+      base != Vocabulary::kUnknown && distance_[base] < 0) {
+    take_closure(base, kViaPlatform);
   }
 
   runnable_.push_back(platform_);
@@ -66,7 +60,8 @@ NodeClosure::NodeClosure(const NodeProfile& profile,
     if (variant.empty()) continue;
     Platform implied = platform_;
     implied.variant = std::move(variant);
-    if (VariantRank(implied.variant) > VariantRank(highest.variant)) {
+    if (VariantRank(implied.architecture, implied.variant) >
+        VariantRank(highest.architecture, highest.variant)) {
       highest = implied;
     }
     runnable_.push_back(std::move(implied));
@@ -75,19 +70,50 @@ NodeClosure::NodeClosure(const NodeProfile& profile,
 }
 
 int NodeClosure::Distance(absl::string_view canonical) const {
+  return Lookup(canonical).first;
+}
+
+std::pair<int, std::string> NodeClosure::Lookup(
+    absl::string_view canonical) const {
   const Vocabulary::FeatureId id = vocabulary_->Find(canonical);
-  if (id != Vocabulary::kUnknown) return distance_[id];
-  return unknown_.contains(canonical) ? 0 : -1;
+  if (id != Vocabulary::kUnknown) {
+    return {distance_[id], std::string(Via(id))};
+  }
+  if (unknown_.contains(canonical)) return {0, std::string(canonical)};
+  // The rule families: a driver's toolkits, a capability's lower minors
+  // and PTX. The nearest of the node's features wins.
+  std::pair<int, std::string> best{-1, ""};
+  for (const std::string& feature : features_) {
+    if (!unknown_.contains(feature)) continue;
+    const int d = vocabulary_->RuleDistance(feature, canonical);
+    if (d >= 0 && (best.first < 0 || d < best.first)) best = {d, feature};
+  }
+  return best;
 }
 
 absl::string_view NodeClosure::Via(Vocabulary::FeatureId id) const {
+  if (via_[id] == kViaPlatform) return platform_label_;
   return via_[id] < 0 ? absl::string_view() : features_[via_[id]];
 }
 
 std::vector<NodeClosure::Member> NodeClosure::Members() const {
   std::vector<Member> out;
+  absl::flat_hash_set<std::string> seen;
   for (const std::string& feature : features_) {
-    if (unknown_.contains(feature)) out.push_back({feature, 0, feature});
+    if (!unknown_.contains(feature)) continue;
+    if (seen.insert(feature).second) out.push_back({feature, 0, feature});
+  }
+  // The finite part of the rule families (a driver's toolkits, lower
+  // compute capability minors), nearest source first.
+  for (const std::string& feature : features_) {
+    if (!unknown_.contains(feature)) continue;
+    for (auto& [implied, distance] : vocabulary_->RuleClosure(feature)) {
+      if (unknown_.contains(implied)) continue;
+      const std::pair<int, std::string> at = Lookup(implied);
+      if (at.second == feature && seen.insert(implied).second) {
+        out.push_back({std::move(implied), distance, feature});
+      }
+    }
   }
   for (size_t id = 0; id < distance_.size(); ++id) {
     if (distance_[id] >= 0) {

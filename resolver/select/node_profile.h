@@ -10,6 +10,7 @@
 #define NODEFIT_RESOLVER_SELECT_NODE_PROFILE_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -38,12 +39,18 @@ class NodeClosure {
   // order; the platform's variant feature ("x86-64-v3") comes first.
   const std::vector<std::string>& features() const { return features_; }
 
-  // Distance at which the node has a feature, or -1.
+  // Distance at which the node has a feature, or -1. For a feature outside
+  // the graph: 0 when the node lists it, else what the vocabulary's rules
+  // give (a driver's CUDA toolkits, compute capability minors, PTX).
   int Distance(Vocabulary::FeatureId id) const { return distance_[id]; }
   int Distance(absl::string_view canonical) const;
+  // The distance and the node feature that provides it ({-1, ""} when the
+  // node lacks it).
+  std::pair<int, std::string> Lookup(absl::string_view canonical) const;
 
   // The node feature through which the node has `id` ("skylake" for
-  // "broadwell"), or empty.
+  // "broadwell"), the platform ("linux/amd64") for its architecture's
+  // baseline, or empty.
   absl::string_view Via(Vocabulary::FeatureId id) const;
 
   // Every feature the node has, with distances, nearest first.
@@ -60,8 +67,11 @@ class NodeClosure {
   bool CanRun(const Platform& image) const;
 
  private:
+  static constexpr int kViaPlatform = -2;
+
   const Vocabulary* vocabulary_;
   Platform platform_;
+  std::string platform_label_;      // the declared platform, for Via()
   std::vector<Platform> runnable_;  // declared platform + implied variants
   std::vector<std::string> features_;
   std::vector<int> distance_;  // by vocabulary id; -1 when absent

@@ -1,6 +1,7 @@
 #include "resolver/select/platform.h"
 
 #include <optional>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -56,6 +57,37 @@ std::optional<ArmVersion> Arm64Version(absl::string_view variant) {
     return std::nullopt;
   }
   return version;
+}
+
+// The OCI image-spec's Platform Variants table: ppc64le power8, power9, ...
+// (GOPPC64) and riscv64 rva20u64, ... (GORISCV64); the first of each is the
+// baseline, which an empty variant also means. containerd keeps these
+// variants as written (lower-cased), so nodefit does too.
+struct VariantLadder {
+  absl::string_view architecture;
+  std::vector<absl::string_view> variants;  // oldest first
+};
+const std::vector<VariantLadder>& Ladders() {
+  static const auto* const kLadders = new std::vector<VariantLadder>{
+      {"ppc64le", {"power8", "power9", "power10"}},
+      {"riscv64", {"rva20u64", "rva22u64", "rva23u64"}},
+  };
+  return *kLadders;
+}
+
+// 0 for the baseline (or ""), 1, 2 ... above it; nullopt when the
+// architecture has no ladder or the variant is not on it.
+std::optional<int> LadderStep(absl::string_view architecture,
+                              absl::string_view variant) {
+  for (const VariantLadder& ladder : Ladders()) {
+    if (ladder.architecture != architecture) continue;
+    if (variant.empty()) return 0;
+    for (size_t i = 0; i < ladder.variants.size(); ++i) {
+      if (ladder.variants[i] == variant) return static_cast<int>(i);
+    }
+    return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 std::string Arm64VariantString(ArmVersion v) {
@@ -196,7 +228,9 @@ bool CanRun(const Platform& host, const Platform& image) {
     std::optional<ArmVersion> i = Arm64Version(image.variant);
     return h && i && Arm64Runs(*h, *i);
   }
-  return false;
+  std::optional<int> h = LadderStep(arch, host.variant);
+  std::optional<int> i = LadderStep(arch, image.variant);
+  return h && i && *i <= *h;
 }
 
 std::string VariantFeature(const Platform& platform) {
@@ -212,8 +246,33 @@ std::string VariantFeature(const Platform& platform) {
   } else if (arch == "arm") {
     std::optional<int> level = ArmLevel(platform.variant);
     if (level && *level > 7) return absl::StrCat("arm-v", *level);
+  } else if (std::optional<int> step = LadderStep(arch, platform.variant);
+             step && *step > 0) {
+    return platform.variant;
   }
   return "";
+}
+
+std::string BaselineFeature(absl::string_view architecture) {
+  if (architecture == "amd64") return "x86-64";
+  if (architecture == "386") return "x86";
+  if (architecture == "arm64") return "arm64-v8.0";
+  if (architecture == "arm" || architecture == "ppc64" ||
+      architecture == "ppc64le" || architecture == "riscv64" ||
+      architecture == "s390x") {
+    return std::string(architecture);
+  }
+  return "";
+}
+
+int VariantRank(absl::string_view architecture, absl::string_view variant) {
+  if (architecture == "amd64") return Amd64Level(variant).value_or(-1);
+  if (architecture == "arm") return ArmLevel(variant).value_or(-1);
+  if (architecture == "arm64") {
+    std::optional<ArmVersion> v = Arm64Version(variant);
+    return v ? v->major * 100 + v->minor : -1;
+  }
+  return LadderStep(architecture, variant).value_or(-1);
 }
 
 std::string VariantOfFeature(absl::string_view architecture,
@@ -231,6 +290,9 @@ std::string VariantOfFeature(absl::string_view architecture,
     if (std::optional<int> level = ArmLevel(rest); level && *level > 7) {
       return absl::StrCat("v", *level);
     }
+  } else if (std::optional<int> step = LadderStep(architecture, feature);
+             step && *step > 0) {
+    return std::string(feature);
   }
   return "";
 }

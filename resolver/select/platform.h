@@ -10,7 +10,11 @@
 //   arm   vN runs v5..vN          (default v7)
 //   arm64 v8.x runs v8.0..v8.x    (default v8)
 //   arm64 v9.x runs v9.0..v9.x and v8.0..v8.(x+5)
-// Any other architecture, or a variant outside these tables, needs the same
+//   ppc64le powerN runs power8..powerN   (no variant: power8)
+//   riscv64 rvaNNu64 runs rva20u64..rvaNNu64   (no variant: rva20u64)
+// (the last two are the OCI image-spec's Platform Variants; containerd
+// keeps their variants as written and matches them exactly). Any other
+// architecture, or a variant outside these tables, needs the same
 // variant on both sides.
 #ifndef NODEFIT_RESOLVER_SELECT_PLATFORM_H_
 #define NODEFIT_RESOLVER_SELECT_PLATFORM_H_
@@ -58,12 +62,22 @@ struct PlatformSpec {
 bool CanRun(const Platform& host, const Platform& image);
 
 // The feature a platform's variant requires beyond its architecture's
-// baseline: "x86-64-v3", "arm64-v8.2", "arm64-v9.0", "arm-v8"; empty for a
-// baseline or unknown variant.
+// baseline: "x86-64-v3", "arm64-v8.2", "arm64-v9.0", "arm-v8", "power9",
+// "rva23u64"; empty for a baseline or unknown variant.
 std::string VariantFeature(const Platform& platform);
 
+// The feature every node of an architecture has: archspec's generic name
+// for it ("x86-64" for amd64, "arm64-v8.0" for arm64, "ppc64le", "riscv64",
+// "s390x", "x86" for 386), or empty.
+std::string BaselineFeature(absl::string_view architecture);
+
+// Orders the variants of one architecture (higher runs more); -1 for a
+// variant outside the architecture's table.
+int VariantRank(absl::string_view architecture, absl::string_view variant);
+
 // The inverse of VariantFeature for the same architecture: the variant a
-// feature stands for ("x86-64-v3" -> "v3" for amd64), or empty.
+// feature stands for ("x86-64-v3" -> "v3" for amd64, "power9" -> "power9"
+// for ppc64le), or empty.
 std::string VariantOfFeature(absl::string_view architecture,
                              absl::string_view feature);
 

@@ -117,8 +117,7 @@ Selection Selector::Select(const ParsedIndex& index) const {
       r.feature = std::move(raw[k]);
       if (ids[k] == Vocabulary::kUnknown) {
         r.weight = vocab.Weight(r.feature);
-        r.distance = node_.Distance(r.feature);
-        if (r.distance >= 0) r.via = r.feature;
+        std::tie(r.distance, r.via) = node_.Lookup(r.feature);
         ++unknown_members;
       } else {
         r.weight = vocab.Weight(ids[k]);

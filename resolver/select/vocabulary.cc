@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
+#include <tuple>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
@@ -36,6 +39,53 @@ bool IsValidFeature(absl::string_view f) {
                      [](char c) { return c > ' ' && c < 0x7f; });
 }
 
+// "prefix-A-B" with A and B of 1 to `digits` digits (canonical forms only).
+bool ParsePair(absl::string_view s, absl::string_view prefix, int digits,
+               int* a, int* b) {
+  if (!absl::ConsumePrefix(&s, prefix)) return false;
+  const size_t dash = s.find('-');
+  if (dash == absl::string_view::npos) return false;
+  const absl::string_view first = s.substr(0, dash);
+  const absl::string_view second = s.substr(dash + 1);
+  if (!AllDigits(first, digits) || !AllDigits(second, digits)) return false;
+  return absl::SimpleAtoi(first, a) && absl::SimpleAtoi(second, b);
+}
+
+// The CUDA toolkits (major, minor) a driver runs: those whose minimum it
+// meets, newest first, then (with minor version compatibility) those of a
+// major family whose compatibility minimum it meets, nearest the native
+// ones first.
+std::vector<std::pair<int, int>> CudaToolkitsFor(std::pair<int, int> driver,
+                                                 bool minor_compatibility) {
+  std::vector<std::pair<int, int>> releases;
+  for (const CudaDriverMinimum& row : CudaDriverMinimums()) {
+    const std::pair<int, int> release{row.cuda_major, row.cuda_minor};
+    if (std::find(releases.begin(), releases.end(), release) ==
+        releases.end()) {
+      releases.push_back(release);
+    }
+  }
+  std::sort(releases.rbegin(), releases.rend());
+  std::vector<std::pair<int, int>> native, compatible;
+  for (const std::pair<int, int>& release : releases) {
+    if (Vocabulary::CudaMinimumDriver(release.first, release.second) <=
+        driver) {
+      native.push_back(release);
+      continue;
+    }
+    if (!minor_compatibility) continue;
+    for (const CudaMinorCompatibility& row : CudaMinorCompatibilities()) {
+      if (row.cuda_major == release.first &&
+          std::make_pair(row.driver_major, row.driver_minor) <= driver) {
+        compatible.push_back(release);
+      }
+    }
+  }
+  std::reverse(compatible.begin(), compatible.end());
+  native.insert(native.end(), compatible.begin(), compatible.end());
+  return native;
+}
+
 size_t LiteralLength(absl::string_view pattern) {
   return static_cast<size_t>(
       std::count_if(pattern.begin(), pattern.end(),
@@ -43,6 +93,12 @@ size_t LiteralLength(absl::string_view pattern) {
 }
 
 }  // namespace
+
+std::string NormalizeFeature(absl::string_view spelling) {
+  std::string out = absl::AsciiStrToLower(spelling);
+  std::replace(out.begin(), out.end(), '_', '-');
+  return out;
+}
 
 bool GlobMatch(absl::string_view pattern, absl::string_view text) {
   // Iterative matcher with one backtrack point per '*': linear in practice
@@ -97,17 +153,37 @@ absl::StatusOr<std::unique_ptr<const Vocabulary>> Vocabulary::Create(
     if (std::find(out.begin(), out.end(), to) == out.end()) out.push_back(to);
   };
 
-  for (const BuiltInImplication& row : BuiltInImplications()) {
-    const FeatureId from = intern(row.feature);
-    for (absl::string_view to : row.implies) add_edge(from, intern(to));
+  v.cuda_minor_version_compatibility_ = rules.cuda_minor_version_compatibility;
+  for (const BuiltInFamily& family : BuiltInFamilies()) {
+    for (const BuiltInImplication& row : family.rows) {
+      const FeatureId from = intern(row.feature);
+      v.families_.emplace(row.feature, &family);
+      for (absl::string_view to : row.implies) add_edge(from, intern(to));
+    }
   }
 
-  // Aliases: built-in first, then the config's, each checked against the
-  // known features so an alias can never silently rename one.
+  // Aliases: archspec's names and the built-in table, then the config's,
+  // each checked against the known features so an alias can never silently
+  // rename one. Every spelling is put in the spelling rule's form first.
+  for (const ArchspecTarget& target : ArchspecTargets()) {
+    std::string spelling = NormalizeFeature(target.name);
+    if (spelling != target.canonical) {
+      v.aliases_.emplace(std::move(spelling), target.canonical);
+    }
+  }
   for (const BuiltInAlias& alias : BuiltInAliases()) {
     v.aliases_.emplace(alias.spelling, alias.canonical);
   }
+  std::map<std::string, std::string> config_aliases;
   for (const auto& [spelling, canonical] : rules.aliases) {
+    config_aliases[NormalizeFeature(spelling)] = NormalizeFeature(canonical);
+  }
+  std::map<std::string, std::vector<std::string>> config_implies;
+  for (const auto& [feature, implied] : rules.implies) {
+    std::vector<std::string>& out = config_implies[NormalizeFeature(feature)];
+    for (const std::string& to : implied) out.push_back(to);
+  }
+  for (const auto& [spelling, canonical] : config_aliases) {
     if (!IsValidFeature(spelling) || !IsValidFeature(canonical)) {
       return absl::InvalidArgumentError(
           absl::StrCat("aliases: \"", spelling, "\" -> \"", canonical,
@@ -118,7 +194,7 @@ absl::StatusOr<std::unique_ptr<const Vocabulary>> Vocabulary::Create(
       return absl::InvalidArgumentError(
           absl::StrCat("aliases: \"", spelling, "\" is an alias of itself"));
     }
-    if (v.ids_.contains(spelling) || rules.implies.count(spelling) > 0) {
+    if (v.ids_.contains(spelling) || config_implies.count(spelling) > 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("aliases: \"", spelling,
                        "\" is a known feature; an alias cannot rename it"));
@@ -133,7 +209,7 @@ absl::StatusOr<std::unique_ptr<const Vocabulary>> Vocabulary::Create(
     }
   }
 
-  for (const auto& [feature, implied] : rules.implies) {
+  for (const auto& [feature, implied] : config_implies) {
     if (!IsValidFeature(feature)) {
       return absl::InvalidArgumentError(
           absl::StrCat("implies: \"", feature,
@@ -220,7 +296,10 @@ absl::StatusOr<std::unique_ptr<const Vocabulary>> Vocabulary::Create(
 
   // Weights: the config's patterns first, most specific first, then the
   // built-in ones.
-  std::vector<std::pair<std::string, int>> config_weights = rules.weights;
+  std::vector<std::pair<std::string, int>> config_weights;
+  for (const auto& [pattern, weight] : rules.weights) {
+    config_weights.emplace_back(NormalizeFeature(pattern), weight);
+  }
   for (const auto& [pattern, weight] : config_weights) {
     if (!IsValidFeature(pattern)) {
       return absl::InvalidArgumentError(
@@ -271,6 +350,21 @@ bool Vocabulary::RuleAlias(absl::string_view spelling,
     *canonical = absl::StrCat("nv-compute-", numbers);
     return *canonical != spelling;
   }
+  if (absl::ConsumePrefix(&rest, "nv-ptx-")) {
+    numbers = MajorMinor(rest);
+    if (numbers.empty()) return false;
+    *canonical = absl::StrCat("nv-ptx-", numbers);
+    return *canonical != spelling;
+  }
+  if (absl::ConsumePrefix(&rest, "cuda")) {
+    // cuda:12.4, cuda-12.4, cuda12.4, cuda12-4 (the first separator is
+    // optional; the canonical form is cuda-12-4).
+    if (!absl::ConsumePrefix(&rest, ":")) absl::ConsumePrefix(&rest, "-");
+    numbers = MajorMinor(rest);
+    if (numbers.empty()) return false;
+    *canonical = absl::StrCat("cuda-", numbers);
+    return *canonical != spelling;
+  }
   if (absl::ConsumePrefix(&rest, "nvidia-") && rest.find('.') != rest.npos) {
     numbers = MajorMinor(rest);
     if (numbers.empty()) return false;
@@ -281,12 +375,13 @@ bool Vocabulary::RuleAlias(absl::string_view spelling,
 }
 
 std::string Vocabulary::Canonical(absl::string_view spelling) const {
-  if (auto alias = aliases_.find(spelling); alias != aliases_.end()) {
+  std::string normal = NormalizeFeature(spelling);
+  if (auto alias = aliases_.find(normal); alias != aliases_.end()) {
     return alias->second;
   }
   std::string canonical;
-  if (RuleAlias(spelling, &canonical)) return canonical;
-  return std::string(spelling);
+  if (RuleAlias(normal, &canonical)) return canonical;
+  return normal;
 }
 
 Vocabulary::FeatureId Vocabulary::Find(absl::string_view canonical) const {
@@ -305,6 +400,102 @@ std::vector<std::string> Vocabulary::KnownFeatures() const {
   std::vector<std::string> out = names_;
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::pair<int, int> Vocabulary::CudaMinimumDriver(int major, int minor) {
+  std::pair<int, int> lowest{-1, -1};
+  for (const CudaDriverMinimum& row : CudaDriverMinimums()) {
+    if (row.cuda_major != major || row.cuda_minor != minor) continue;
+    const std::pair<int, int> driver{row.driver_major, row.driver_minor};
+    if (lowest.first < 0 || driver < lowest) lowest = driver;
+  }
+  return lowest;
+}
+
+int Vocabulary::RuleDistance(absl::string_view have,
+                             absl::string_view want) const {
+  int a = 0, b = 0, x = 0, y = 0;
+  if (ParsePair(have, "nvidia-", 4, &a, &b) &&
+      ParsePair(want, "cuda-", 4, &x, &y)) {
+    const std::vector<std::pair<int, int>> toolkits =
+        CudaToolkitsFor({a, b}, cuda_minor_version_compatibility_);
+    auto it = std::find(toolkits.begin(), toolkits.end(), std::make_pair(x, y));
+    return it == toolkits.end() ? -1 : static_cast<int>(it - toolkits.begin());
+  }
+  // Capabilities with more than two digits are not GPUs NVIDIA makes; they
+  // stay opaque so the PTX distances stay above every cubin distance.
+  if (!ParsePair(have, "nv-compute-", 2, &a, &b)) return -1;
+  if (ParsePair(want, "nv-compute-", 2, &x, &y)) {
+    return x == a && y <= b ? b - y : -1;
+  }
+  if (ParsePair(want, "nv-ptx-", 2, &x, &y)) {
+    if (std::make_pair(x, y) > std::make_pair(a, b)) return -1;
+    return kPtxDistance + 100 * (a - x) + (b - y);
+  }
+  return -1;
+}
+
+std::vector<std::pair<std::string, int>> Vocabulary::RuleClosure(
+    absl::string_view have) const {
+  std::vector<std::pair<std::string, int>> out;
+  int a = 0, b = 0;
+  if (ParsePair(have, "nvidia-", 4, &a, &b)) {
+    const std::vector<std::pair<int, int>> toolkits =
+        CudaToolkitsFor({a, b}, cuda_minor_version_compatibility_);
+    for (size_t i = 0; i < toolkits.size(); ++i) {
+      out.emplace_back(
+          absl::StrCat("cuda-", toolkits[i].first, "-", toolkits[i].second),
+          static_cast<int>(i));
+    }
+  } else if (ParsePair(have, "nv-compute-", 2, &a, &b)) {
+    for (int y = b - 1; y >= 0; --y) {
+      out.emplace_back(absl::StrCat("nv-compute-", a, "-", y), b - y);
+    }
+  }
+  return out;
+}
+
+std::vector<Vocabulary::Implied> Vocabulary::ImpliedBy(FeatureId id) const {
+  std::vector<Implied> out;
+  for (size_t from = 0; from < names_.size(); ++from) {
+    if (static_cast<FeatureId>(from) == id) continue;
+    for (const Implied& implied : closures_[from]) {
+      if (implied.id == id) {
+        out.push_back({static_cast<FeatureId>(from), implied.distance});
+      }
+    }
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [this](const Implied& l, const Implied& r) {
+                     return std::tie(l.distance, names_[l.id]) <
+                            std::tie(r.distance, names_[r.id]);
+                   });
+  return out;
+}
+
+std::vector<std::string> Vocabulary::AliasesOf(
+    absl::string_view canonical) const {
+  std::vector<std::string> out;
+  for (const auto& [spelling, target] : aliases_) {
+    if (target == canonical) out.push_back(spelling);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const BuiltInFamily* Vocabulary::FamilyOf(absl::string_view canonical) const {
+  if (auto it = families_.find(canonical); it != families_.end()) {
+    return it->second;
+  }
+  int a = 0, b = 0;
+  for (const BuiltInFamily& family : BuiltInFamilies()) {
+    if (family.pattern.empty()) continue;
+    // "cuda-M-m" -> prefix "cuda-".
+    const absl::string_view prefix =
+        family.pattern.substr(0, family.pattern.find_first_of("MA"));
+    if (ParsePair(canonical, prefix, 4, &a, &b)) return &family;
+  }
+  return nullptr;
 }
 
 }  // namespace nodefit

@@ -1,7 +1,9 @@
 // The feature vocabulary: which feature implies which, other spellings of the
 // same feature, and how much each feature is worth when a build fits it.
 //
-// A feature is an opaque, case-sensitive string. The vocabulary knows:
+// A feature is a string in one spelling rule (NormalizeFeature: lower case,
+// '_' written '-'), applied to every name before anything else. The
+// vocabulary knows:
 //   - implications, a directed acyclic graph: "skylake" implies "broadwell"
 //     implies "haswell" implies "x86-64-v3" ... A node with feature f has
 //     every feature f implies, at a distance (the fewest hops);
@@ -9,10 +11,15 @@
 //     "broadwell"; "skylake512" -> "skylake-avx512"; "nvcap-5.2" and
 //     "nv-compute-capability-5-2" -> "nv-compute-5-2";
 //   - weights: glob patterns ("nv-compute-*") to a non-negative integer;
-//     1 when no pattern matches.
-// The built-in tables cover the GCC -march names of Intel, AMD and Arm
-// server cores, the x86-64 levels and the arm64 variants. FeatureRules (from
-// the config) extend all of them without recompiling.
+//     1 when no pattern matches;
+//   - rules for the open-ended GPU families, which no table can list: a
+//     driver nvidia-MAJ-MIN implies the cuda-M-m toolkits it runs, a
+//     compute capability nv-compute-X-z implies nv-compute-X-y for y <= z
+//     and nv-ptx-A-b for A.b <= X.z (RuleDistance).
+// The built-in tables (builtin_features.h, grouped in families with their
+// sources) cover GCC's -march/-mcpu names and archspec's microarchitectures
+// for x86, arm64, POWER, Z and RISC-V. FeatureRules (from the config) extend
+// them without recompiling.
 //
 // A Vocabulary is immutable after Create() and safe to share across threads.
 #ifndef NODEFIT_RESOLVER_SELECT_VOCABULARY_H_
@@ -29,6 +36,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "resolver/select/builtin_features.h"
 
 namespace nodefit {
 
@@ -40,7 +48,15 @@ struct FeatureRules {
   std::map<std::string, std::string> aliases;
   // glob pattern ('*' any run, '?' one character) -> weight, in file order.
   std::vector<std::pair<std::string, int>> weights;
+  // CUDA minor version compatibility counts: a driver also implies every
+  // toolkit of a major version whose compatibility minimum it meets.
+  bool cuda_minor_version_compatibility = false;
 };
+
+// The one spelling rule for feature names: ASCII lower case, and '_'
+// becomes '-'. "Skylake_AVX512", "x86_64_v3" and "neoverse_v1" are
+// skylake-avx512, x86-64-v3 and neoverse-v1.
+std::string NormalizeFeature(absl::string_view spelling);
 
 class Vocabulary {
  public:
@@ -95,6 +111,42 @@ class Vocabulary {
   // Every feature that takes part in implications, sorted.
   std::vector<std::string> KnownFeatures() const;
 
+  // The rule families' implications (see above): the distance at which a
+  // node that has canonical `have` has canonical `want`, or -1. A driver's
+  // toolkits are ranked newest first from 0; a lower compute capability
+  // minor X.y is z-y away from X.z; PTX is kPtxDistance or more away, more
+  // than any cubin.
+  int RuleDistance(absl::string_view have, absl::string_view want) const;
+  static constexpr int kPtxDistance = 1000;
+  // The finite part of what `have` implies by rule, nearest first: a
+  // driver's CUDA toolkits, a capability's lower minors (PTX is answered by
+  // RuleDistance only: its set has no end).
+  std::vector<std::pair<std::string, int>> RuleClosure(
+      absl::string_view have) const;
+  // The lowest driver (major, minor) that runs cuda-M-m without minor
+  // version compatibility: the minimum of M.m's first release in NVIDIA's
+  // table (the test a driver's own "CUDA Version" makes); {-1, -1} for a
+  // release missing from the table.
+  static std::pair<int, int> CudaMinimumDriver(int major, int minor);
+  bool cuda_minor_version_compatibility() const {
+    return cuda_minor_version_compatibility_;
+  }
+
+  // Graph features whose closure holds `id` (id itself excluded), nearest
+  // first.
+  std::vector<Implied> ImpliedBy(FeatureId id) const;
+  // Direct implications of `id`.
+  absl::Span<const FeatureId> Direct(FeatureId id) const {
+    return absl::MakeConstSpan(direct_[id]);
+  }
+  // Exact spellings (built-in, archspec and the config's) that map to
+  // `canonical`, sorted.
+  std::vector<std::string> AliasesOf(absl::string_view canonical) const;
+  // The built-in family of a canonical feature (by table row, or by the
+  // rule families' patterns), or nullptr for one only the config or nobody
+  // knows.
+  const BuiltInFamily* FamilyOf(absl::string_view canonical) const;
+
  private:
   Vocabulary() = default;
 
@@ -112,6 +164,8 @@ class Vocabulary {
   // before glob, longer literal part first).
   std::vector<std::pair<std::string, int>> weight_patterns_;
   std::vector<int> weights_by_id_;
+  absl::flat_hash_map<std::string, const BuiltInFamily*> families_;
+  bool cuda_minor_version_compatibility_ = false;
 };
 
 // Glob match with '*' (any run, also empty) and '?' (one character).

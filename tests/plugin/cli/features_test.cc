@@ -216,7 +216,10 @@ TEST(FeaturesTest, ConfigAndDetectionWithSources) {
       R"({"features": ["nvcap-5.2", "site-feature"], "detect": true})", false);
   ASSERT_EQ(text.code, kExitOk) << text.err;
   EXPECT_THAT(text.out, HasSubstr("platform  linux/amd64/v3\n"));
-  EXPECT_THAT(text.out, HasSubstr("feature   nv-compute-5-2  [config]\n"));
+  // A compute capability implies the lower minors of its major.
+  EXPECT_THAT(text.out, HasSubstr("feature   nv-compute-5-2  [config]  implies "
+                                  "nv-compute-5-1(1) nv-compute-5-0(2)\n"));
+  EXPECT_THAT(text.out, HasSubstr("feature   site-feature  [config]\n"));
   EXPECT_THAT(text.out,
               HasSubstr("feature   broadwell  [cpu]  implies haswell(1)"));
 

@@ -127,6 +127,21 @@ TEST(ConfigTest, UpstreamAndNfd) {
               HasSubstr("key \"nfd.map.a\": expected string"));
 }
 
+TEST(ConfigTest, CudaMinorVersionCompatibilityIsOffUnlessSwitchedOn) {
+  absl::StatusOr<Config> off = ParseConfig("{}", "empty");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_FALSE(off->rules.cuda_minor_version_compatibility);
+  absl::StatusOr<Config> on =
+      ParseConfig(R"({"cuda": {"minor_version_compatibility": true}})", "on");
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE(on->rules.cuda_minor_version_compatibility);
+  EXPECT_THAT(Error(R"({"cuda": {"minor_version_compatibility": "yes"}})"),
+              HasSubstr("key \"cuda.minor_version_compatibility\": expected "
+                        "boolean"));
+  EXPECT_THAT(Error(R"({"cuda": {"minor": true}})"),
+              HasSubstr("key \"cuda.minor\": unknown key"));
+}
+
 TEST(ConfigTest, UnknownKeysNameTheKeyPath) {
   EXPECT_THAT(Error(R"({"featurse": []})"),
               HasSubstr("key \"featurse\": unknown key"));

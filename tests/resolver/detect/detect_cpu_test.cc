@@ -123,11 +123,91 @@ TEST(DetectCpuTest, ParsesIdentityAndFlags) {
 
 TEST(DetectCpuTest, EmptyOrForeignTextDetectsNothing) {
   EXPECT_EQ(ParseCpuInfo("").architecture, "");
-  const CpuDetection d = Detect("processor : 0\ncpu : POWER9 (raw), altivec\n");
+  const CpuDetection d =
+      Detect("system type : MT7621\nprocessor : 0\ncpu model : MIPS 1004Kc\n");
   EXPECT_EQ(d.platform.architecture, "");
   EXPECT_THAT(d.detection.features, IsEmpty());
   ASSERT_EQ(d.detection.notes.size(), 1u);
-  EXPECT_THAT(d.detection.notes[0], HasSubstr("no x86 or arm64 processor"));
+  EXPECT_THAT(d.detection.notes[0],
+              HasSubstr("no x86, arm64, POWER, Z or RISC-V processor"));
+}
+
+// Real dumps of POWER, Z and RISC-V machines (sources in
+// tests/fixtures/cpuinfo/README.md): the platform with its image-spec
+// variant, and the one feature (the level or core) each gives.
+struct OtherCpu {
+  const char* fixture;
+  const char* platform;
+  std::vector<std::string> features;
+  const char* note;  // a substring of the one note, or empty: no note
+};
+
+TEST(DetectCpuTest, PowerZAndRiscv) {
+  const std::vector<OtherCpu> cpus = {
+      {"power8nvl", "linux/ppc64le/power8", {"power8"}, ""},
+      {"power9", "linux/ppc64le/power9", {"power9"}, ""},
+      {"power10", "linux/ppc64le/power10", {"power10"}, ""},
+      {"z14-3906", "linux/s390x", {"z14"}, ""},
+      {"z15-8561", "linux/s390x", {"z15"}, ""},
+      // A z15 whose kernel shows no vxe2: the hwcaps cap it at z14.
+      {"z15-8561-no-vxe2",
+       "linux/s390x",
+       {"z14"},
+       "machine type 8561 is z15, but the hwcaps lack \"vxe2\""},
+      {"sifive-u74mc",
+       "linux/riscv64/rva20u64",
+       {"sifive-u74", "rva20u64"},
+       ""},
+      // Zba and Zbb but no Zbs: still RVA20U64.
+      {"milkv-mars-u74mc",
+       "linux/riscv64/rva20u64",
+       {"sifive-u74", "rva20u64"},
+       ""},
+  };
+  for (const OtherCpu& cpu : cpus) {
+    SCOPED_TRACE(cpu.fixture);
+    const CpuDetection d = Detect(Fixture(cpu.fixture));
+    EXPECT_EQ(d.platform.String(), cpu.platform);
+    EXPECT_EQ(Features(d), cpu.features);
+    if (*cpu.note == '\0') {
+      EXPECT_THAT(d.detection.notes, IsEmpty());
+    } else {
+      ASSERT_EQ(d.detection.notes.size(), 1u);
+      EXPECT_THAT(d.detection.notes[0], HasSubstr(cpu.note));
+    }
+  }
+}
+
+TEST(DetectCpuTest, S390ParsesTheHeaderAndEveryProcessorLine) {
+  const CpuInfo z = ParseCpuInfo(Fixture("z15-8561"));
+  EXPECT_EQ(z.architecture, "s390x");
+  EXPECT_EQ(z.s390_machine, 0x8561);
+  EXPECT_EQ(z.processors, 4);
+  EXPECT_TRUE(z.uniform);
+  EXPECT_EQ(z.flags.count("vxe2"), 1u);
+}
+
+TEST(DetectCpuTest, RiscvProfilesByExtensions) {
+  EXPECT_EQ(RiscvProfile(RiscvExtensions("rv64imafdc")), "rva20u64");
+  EXPECT_EQ(RiscvProfile(RiscvExtensions("rv64gc")), "rva20u64");
+  EXPECT_EQ(RiscvProfile(RiscvExtensions("rv64imac")), "");
+  // SpacemiT X60's extensions as archspec-json lists them for GCC: RVA22.
+  EXPECT_EQ(RiscvProfile(RiscvExtensions(
+                "rv64imafdcv_zicbom_zicboz_zicntr_zicond_zicsr_zifencei_"
+                "zihintpause_zihpm_zfh_zfhmin_zca_zcd_zba_zbb_zbc_zbs_zkt_"
+                "zve32f_zve32x_zve64d_zve64f_zve64x_zvfh_zvfhmin_zvkt")),
+            "rva22u64");
+  // RVA23: the RVA22 set plus every RVA23 extension Linux shows.
+  EXPECT_EQ(RiscvProfile(RiscvExtensions(
+                "rv64imafdcbv_zicbom_zicboz_zihintpause_zihpm_zfhmin_zkt_"
+                "zvfhmin_zvbb_zvkt_zihintntl_zicond_zimop_zcmop_zcb_zfa_"
+                "zawrs")),
+            "rva23u64");
+  // One missing (Zawrs) and it is RVA22.
+  EXPECT_EQ(RiscvProfile(RiscvExtensions(
+                "rv64imafdcbv_zicbom_zicboz_zihintpause_zihpm_zfhmin_zkt_"
+                "zvfhmin_zvbb_zvkt_zihintntl_zicond_zimop_zcmop_zcb_zfa")),
+            "rva22u64");
 }
 
 TEST(DetectCpuTest, Levels) {

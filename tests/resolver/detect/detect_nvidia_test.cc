@@ -109,9 +109,45 @@ TEST(DetectNvidiaTest, DetectsDriverAndGpus) {
   EXPECT_THAT(d.features[0].detail, HasSubstr("driver 396.44"));
   EXPECT_THAT(d.notes, IsEmpty());
   ASSERT_EQ(runner.commands.size(), 1u);
-  EXPECT_THAT(runner.commands[0],
-              ElementsAre("nvidia-smi", "--query-gpu=compute_cap",
-                          "--format=csv,noheader"));
+  EXPECT_THAT(
+      runner.commands[0],
+      ElementsAre("nvidia-smi", "--query-gpu=compute_cap,driver_version",
+                  "--format=csv"));
+}
+
+// A real `nvidia-smi --query-gpu=compute_cap,compute_mode,driver_version,
+// name,index --format=csv` of a driver 570 node (source in
+// tests/fixtures/cpuinfo/README.md): the columns are found by their header.
+TEST(DetectNvidiaTest, ReadsCapabilityAndDriverColumnsByHeader) {
+  std::string driver;
+  const Detection d =
+      ParseNvidiaSmi(Fixture("smi-query-570.86-titanv-rtx5880.txt"), &driver);
+  EXPECT_THAT(Names(d), ElementsAre("nv-compute-7-0", "nv-compute-8-9"));
+  EXPECT_THAT(d.notes, IsEmpty());
+  EXPECT_EQ(driver, "570.86.15");
+  // Without a header: "compute_cap, driver_version" lines, or the
+  // capability alone.
+  driver.clear();
+  EXPECT_THAT(Names(ParseNvidiaSmi("9.0, 570.86.15\n", &driver)),
+              ElementsAre("nv-compute-9-0"));
+  EXPECT_EQ(driver, "570.86.15");
+  EXPECT_THAT(Names(ParseComputeCapabilities(Fixture("smi-two-m60.txt"))),
+              ElementsAre("nv-compute-5-2"));
+}
+
+TEST(DetectNvidiaTest, SmiDriverStandsInWithoutTheVersionFile) {
+  FakeRunner runner(Printed(Fixture("smi-query-570.86-titanv-rtx5880.txt")));
+  NvidiaOptions options;
+  options.version_path = "/nonexistent/nvidia/version";
+  const Detection d = DetectNvidia(options, runner);
+  EXPECT_THAT(Names(d),
+              ElementsAre("nvidia-570-86", "nv-compute-7-0", "nv-compute-8-9"));
+  EXPECT_THAT(d.features[0].detail, HasSubstr("nvidia-smi: driver 570.86.15"));
+  // The version file, when readable, is the driver's source.
+  options.version_path = FixturePath("version-open-555.42.02.txt");
+  FakeRunner again(Printed(Fixture("smi-query-570.86-titanv-rtx5880.txt")));
+  EXPECT_THAT(Names(DetectNvidia(options, again)),
+              ElementsAre("nvidia-555-42", "nv-compute-7-0", "nv-compute-8-9"));
 }
 
 TEST(DetectNvidiaTest, NoDriverNoSmiAreNotes) {

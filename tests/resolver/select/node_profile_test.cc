@@ -65,13 +65,61 @@ TEST(NodeClosureTest, Arm64V9RunsV8UpToXPlusFive) {
   EXPECT_GE(node.Distance("arm64-v8.2"), 1);
 }
 
+TEST(NodeClosureTest, EveryNodeHasItsArchitecturesBaseline) {
+  const Vocabulary& v = Vocabulary::BuiltIn();
+  NodeClosure plain(Node("linux/amd64", {}), v);
+  EXPECT_EQ(plain.Distance("x86-64"), 0);
+  EXPECT_EQ(plain.Via(v.Find("x86-64")), "linux/amd64");
+  EXPECT_THAT(plain.features(), ::testing::IsEmpty());
+  NodeClosure arm(Node("linux/arm64", {}), v);
+  EXPECT_EQ(arm.Distance("arm64-v8.0"), 0);
+  EXPECT_EQ(arm.Distance("x86-64"), -1);
+}
+
+TEST(NodeClosureTest, PowerAndRiscvFeaturesRaiseTheVariant) {
+  const Vocabulary& v = Vocabulary::BuiltIn();
+  NodeClosure power(Node("linux/ppc64le", {"power9le"}), v);
+  EXPECT_EQ(power.platform().String(), "linux/ppc64le/power9");
+  EXPECT_TRUE(power.CanRun(P("linux/ppc64le/power8")));
+  EXPECT_FALSE(power.CanRun(P("linux/ppc64le/power10")));
+  NodeClosure riscv(Node("linux/riscv64", {"rva23u64"}), v);
+  EXPECT_EQ(riscv.platform().String(), "linux/riscv64/rva23u64");
+  EXPECT_EQ(riscv.Distance("rva20u64"), 2);
+}
+
+TEST(NodeClosureTest, GpuRulesAnswerWithTheProvidingFeature) {
+  const Vocabulary& v = Vocabulary::BuiltIn();
+  NodeClosure node(Node("linux/amd64",
+                        {"nvidia-550-54", "nv-compute-8-6", "nv-compute-9-0"}),
+                   v);
+  EXPECT_EQ(node.Lookup("cuda-12-4"),
+            std::make_pair(0, std::string("nvidia-550-54")));
+  EXPECT_EQ(node.Lookup("cuda-12-5").first, -1);
+  EXPECT_EQ(node.Lookup("nv-compute-8-0"),
+            std::make_pair(6, std::string("nv-compute-8-6")));
+  // PTX 8.0: 8.6 is nearer than 9.0.
+  EXPECT_EQ(node.Lookup("nv-ptx-8-0"),
+            std::make_pair(Vocabulary::kPtxDistance + 6,
+                           std::string("nv-compute-8-6")));
+  bool has_cuda = false;
+  for (const NodeClosure::Member& m : node.Members()) {
+    if (m.feature == "cuda-12-4") {
+      has_cuda = true;
+      EXPECT_EQ(m.via, "nvidia-550-54");
+    }
+  }
+  EXPECT_TRUE(has_cuda);
+}
+
 TEST(NodeClosureTest, MembersAreNearestFirst) {
   const Vocabulary& v = Vocabulary::BuiltIn();
   NodeClosure node(Node("linux/amd64", {"haswell", "gpu-x"}), v);
   std::vector<NodeClosure::Member> members = node.Members();
   ASSERT_GE(members.size(), 3u);
   EXPECT_EQ(members[0].distance, 0);
-  EXPECT_EQ(members.back().distance, 4);  // haswell -> ... -> nehalem
+  // haswell -> ... -> nehalem -> core2 -> nocona (GCC's and archspec's
+  // chain below nehalem).
+  EXPECT_EQ(members.back().distance, 6);
   for (size_t i = 1; i < members.size(); ++i) {
     EXPECT_LE(members[i - 1].distance, members[i].distance);
   }

@@ -98,6 +98,39 @@ TEST(PlatformTest, VariantFeatures) {
   EXPECT_EQ(VariantOfFeature("amd64", "skylake"), "");
 }
 
+// containerd's normalizeArch only lower-cases these architectures and keeps
+// their variants as written; it has no other spellings for them.
+TEST(PlatformTest, PowerZAndRiscvNormaliseLikeContainerd) {
+  EXPECT_EQ(P("Linux/PPC64LE").String(), "linux/ppc64le");
+  EXPECT_EQ(P("linux/ppc64le/POWER9").String(), "linux/ppc64le/power9");
+  EXPECT_EQ(P("linux/ppc64el").architecture, "ppc64el");  // not an alias
+  EXPECT_EQ(P("linux/S390X").String(), "linux/s390x");
+  EXPECT_EQ(P("linux/riscv64/RVA23U64").String(), "linux/riscv64/rva23u64");
+  EXPECT_EQ(P("linux/ppc64le").variant, "");
+}
+
+TEST(PlatformTest, ImageSpecVariantLadders) {
+  EXPECT_TRUE(CanRun(P("linux/ppc64le/power10"), P("linux/ppc64le/power9")));
+  EXPECT_TRUE(CanRun(P("linux/ppc64le/power9"), P("linux/ppc64le")));
+  EXPECT_TRUE(CanRun(P("linux/ppc64le"), P("linux/ppc64le/power8")));
+  EXPECT_FALSE(CanRun(P("linux/ppc64le/power9"), P("linux/ppc64le/power10")));
+  EXPECT_FALSE(CanRun(P("linux/ppc64le"), P("linux/ppc64le/power9")));
+  EXPECT_TRUE(CanRun(P("linux/riscv64/rva23u64"), P("linux/riscv64/rva22u64")));
+  EXPECT_FALSE(
+      CanRun(P("linux/riscv64/rva20u64"), P("linux/riscv64/rva22u64")));
+  EXPECT_FALSE(CanRun(P("linux/riscv64/rva23u64"), P("linux/riscv64/xyz")));
+  EXPECT_EQ(VariantFeature(P("linux/ppc64le/power9")), "power9");
+  EXPECT_EQ(VariantFeature(P("linux/ppc64le/power8")), "");
+  EXPECT_EQ(VariantFeature(P("linux/riscv64/rva23u64")), "rva23u64");
+  EXPECT_EQ(VariantOfFeature("ppc64le", "power10"), "power10");
+  EXPECT_EQ(VariantOfFeature("amd64", "power10"), "");
+  EXPECT_EQ(BaselineFeature("amd64"), "x86-64");
+  EXPECT_EQ(BaselineFeature("arm64"), "arm64-v8.0");
+  EXPECT_EQ(BaselineFeature("s390x"), "s390x");
+  EXPECT_GT(VariantRank("riscv64", "rva23u64"),
+            VariantRank("riscv64", "rva22u64"));
+}
+
 TEST(PlatformTest, UnknownPlatformIsAttestation) {
   EXPECT_TRUE(IsUnknownPlatform(P("unknown/unknown")));
   EXPECT_FALSE(IsUnknownPlatform(P("linux/amd64")));

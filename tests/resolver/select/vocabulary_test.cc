@@ -112,7 +112,124 @@ TEST(VocabularyTest, Aliases) {
   EXPECT_EQ(V().Canonical("coffeelake"), "coffeelake");
   EXPECT_EQ(V().Canonical("nvcap-x.y"), "nvcap-x.y");
   EXPECT_EQ(V().Canonical("nvidia-396-44"), "nvidia-396-44");
-  EXPECT_EQ(V().Canonical("Skylake"), "Skylake");  // case-sensitive
+  // One spelling rule for every name: lower case, '-' for '_'.
+  EXPECT_EQ(V().Canonical("Skylake"), "skylake");
+  EXPECT_EQ(V().Canonical("SKYLAKE_AVX512"), "skylake-avx512");
+  EXPECT_EQ(V().Canonical("My_Site_Flag"), "my-site-flag");
+}
+
+TEST(VocabularyTest, ArchspecAndGccSpellings) {
+  EXPECT_EQ(V().Canonical("x86_64_v3"), "x86-64-v3");
+  EXPECT_EQ(V().Canonical("x86_64"), "x86-64");
+  EXPECT_EQ(V().Canonical("zen3"), "znver3");
+  EXPECT_EQ(V().Canonical("neoverse_v1"), "neoverse-v1");
+  EXPECT_EQ(V().Canonical("icelake"), "icelake-client");
+  EXPECT_EQ(V().Canonical("icelake_server"), "icelake-server");
+  EXPECT_EQ(V().Canonical("mic_knl"), "knl");
+  EXPECT_EQ(V().Canonical("aarch64"), "arm64-v8.0");
+  EXPECT_EQ(V().Canonical("armv8.2a"), "arm64-v8.2");
+  EXPECT_EQ(V().Canonical("armv8.2-a"), "arm64-v8.2");
+  EXPECT_EQ(V().Canonical("power9le"), "power9");
+  EXPECT_EQ(V().Canonical("arch13"), "z15");
+  EXPECT_EQ(V().Canonical("u74mc"), "sifive-u74");
+  EXPECT_EQ(V().Canonical("cpu:zen3"), "znver3");
+}
+
+TEST(VocabularyTest, OtherArchitectures) {
+  EXPECT_EQ(Hops(V(), "power10", "power9"), 1);
+  EXPECT_EQ(Hops(V(), "power10", "power8"), 2);
+  EXPECT_GE(Hops(V(), "power9", "ppc64le"), 1);
+  EXPECT_EQ(Hops(V(), "power8", "power9"), -1);
+  EXPECT_EQ(Hops(V(), "z16", "z13"), 3);
+  EXPECT_EQ(Hops(V(), "z14", "z15"), -1);
+  EXPECT_EQ(Hops(V(), "rva23u64", "rva20u64"), 2);
+  EXPECT_EQ(Hops(V(), "rva20u64", "rva22u64"), -1);
+  EXPECT_GE(Hops(V(), "sifive-u74", "riscv64"), 1);
+}
+
+TEST(VocabularyTest, CudaSpellingsAndDriverMinimums) {
+  EXPECT_EQ(V().Canonical("cuda:12.4"), "cuda-12-4");
+  EXPECT_EQ(V().Canonical("cuda12.4"), "cuda-12-4");
+  EXPECT_EQ(V().Canonical("CUDA-12.4"), "cuda-12-4");
+  EXPECT_EQ(V().Canonical("cuda_12_4"), "cuda-12-4");
+  EXPECT_EQ(V().Canonical("nv-ptx-8.0"), "nv-ptx-8-0");
+  // The minimum of the minor release's first (GA) row.
+  EXPECT_EQ(Vocabulary::CudaMinimumDriver(12, 4), std::make_pair(550, 54));
+  EXPECT_EQ(Vocabulary::CudaMinimumDriver(12, 2), std::make_pair(535, 54));
+  EXPECT_EQ(Vocabulary::CudaMinimumDriver(12, 8), std::make_pair(570, 26));
+  EXPECT_EQ(Vocabulary::CudaMinimumDriver(11, 4), std::make_pair(470, 42));
+  EXPECT_EQ(Vocabulary::CudaMinimumDriver(12, 7), std::make_pair(-1, -1));
+}
+
+TEST(VocabularyTest, DriverImpliesTheToolkitsItRunsNewestFirst) {
+  // 550.54 runs up to 12.4; 12.5 needs 555.42.
+  EXPECT_EQ(V().RuleDistance("nvidia-550-54", "cuda-12-4"), 0);
+  EXPECT_EQ(V().RuleDistance("nvidia-550-54", "cuda-12-3"), 1);
+  EXPECT_EQ(V().RuleDistance("nvidia-550-54", "cuda-12-0"), 4);
+  EXPECT_EQ(V().RuleDistance("nvidia-550-54", "cuda-12-5"), -1);
+  EXPECT_EQ(V().RuleDistance("nvidia-550-40", "cuda-12-4"), -1);
+  EXPECT_EQ(V().RuleDistance("nvidia-550-40", "cuda-12-3"), 0);
+  EXPECT_EQ(V().RuleDistance("nvidia-570-124", "cuda-12-8"), 0);
+  EXPECT_EQ(V().RuleDistance("nvidia-570-86", "cuda-12-8"), 0);
+  EXPECT_EQ(V().RuleDistance("nvidia-570-20", "cuda-12-8"), -1);
+  EXPECT_EQ(V().RuleDistance("nvidia-396-44", "cuda-9-2"), 0);
+  EXPECT_EQ(V().RuleDistance("nvidia-396-44", "cuda-10-0"), -1);
+  // The exact-driver feature keeps its meaning: no driver implies another.
+  EXPECT_EQ(V().RuleDistance("nvidia-550-54", "nvidia-396-44"), -1);
+  std::vector<std::pair<std::string, int>> closure =
+      V().RuleClosure("nvidia-550-54");
+  ASSERT_FALSE(closure.empty());
+  EXPECT_EQ(closure.front(), std::make_pair(std::string("cuda-12-4"), 0));
+  EXPECT_EQ(closure.back().first, "cuda-7-0");
+}
+
+TEST(VocabularyTest, MinorVersionCompatibilityIsASwitch) {
+  FeatureRules rules;
+  rules.cuda_minor_version_compatibility = true;
+  absl::StatusOr<std::unique_ptr<const Vocabulary>> v =
+      Vocabulary::Create(rules);
+  ASSERT_TRUE(v.ok()) << v.status();
+  // Off (the default): 535.104 runs 12.2 at most (12.3 needs 545.23).
+  EXPECT_EQ(V().RuleDistance("nvidia-535-104", "cuda-12-4"), -1);
+  // On: any 12.x from 525.60 on, after every toolkit it runs natively,
+  // the nearest first.
+  const int native = static_cast<int>(V().RuleClosure("nvidia-535-104").size());
+  EXPECT_EQ((*v)->RuleDistance("nvidia-535-104", "cuda-12-2"), 0);
+  EXPECT_EQ((*v)->RuleDistance("nvidia-535-104", "cuda-12-3"), native);
+  EXPECT_EQ((*v)->RuleDistance("nvidia-535-104", "cuda-12-4"), native + 1);
+  EXPECT_EQ((*v)->RuleDistance("nvidia-525-40", "cuda-12-0"), -1);
+  EXPECT_EQ((*v)->RuleDistance("nvidia-535-104", "cuda-13-0"), -1);
+}
+
+TEST(VocabularyTest, ComputeCapabilityMinorsAndPtx) {
+  EXPECT_EQ(V().RuleDistance("nv-compute-8-6", "nv-compute-8-0"), 6);
+  EXPECT_EQ(V().RuleDistance("nv-compute-8-6", "nv-compute-8-6"), 0);
+  EXPECT_EQ(V().RuleDistance("nv-compute-8-0", "nv-compute-8-6"), -1);
+  EXPECT_EQ(V().RuleDistance("nv-compute-9-0", "nv-compute-8-0"), -1);
+  // PTX: any later capability, always farther than any cubin.
+  EXPECT_EQ(V().RuleDistance("nv-compute-9-0", "nv-ptx-8-0"),
+            Vocabulary::kPtxDistance + 100);
+  EXPECT_EQ(V().RuleDistance("nv-compute-8-6", "nv-ptx-8-6"),
+            Vocabulary::kPtxDistance);
+  EXPECT_GT(V().RuleDistance("nv-compute-8-9", "nv-ptx-8-9"),
+            V().RuleDistance("nv-compute-8-9", "nv-compute-8-0"));
+  EXPECT_EQ(V().RuleDistance("nv-compute-8-0", "nv-ptx-9-0"), -1);
+  EXPECT_EQ(V().RuleDistance("nv-compute-8-0", "nv-ptx-8-6"), -1);
+}
+
+TEST(VocabularyTest, FamiliesAndReverseClosure) {
+  ASSERT_NE(V().FamilyOf("power9"), nullptr);
+  EXPECT_EQ(V().FamilyOf("power9")->name, "power");
+  EXPECT_EQ(V().FamilyOf("cuda-12-4")->name, "cuda");
+  EXPECT_EQ(V().FamilyOf("nv-ptx-8-0")->name, "ptx");
+  EXPECT_EQ(V().FamilyOf("nvidia-396-44")->name, "nvidia-driver");
+  EXPECT_EQ(V().FamilyOf("my-site-flag"), nullptr);
+  std::vector<std::string> by;
+  for (const Vocabulary::Implied& i : V().ImpliedBy(V().Find("power9"))) {
+    by.push_back(V().Name(i.id));
+  }
+  EXPECT_EQ(by, std::vector<std::string>({"power10"}));
+  EXPECT_THAT(V().AliasesOf("power9"), ::testing::ElementsAre("power9le"));
 }
 
 TEST(VocabularyTest, Weights) {
@@ -121,6 +238,8 @@ TEST(VocabularyTest, Weights) {
   EXPECT_EQ(V().Weight("skylake"), 1);
   EXPECT_EQ(V().Weight(V().Find("skylake")), 1);
   EXPECT_EQ(V().Weight("anything-else"), 1);
+  EXPECT_EQ(V().Weight("cuda-12-4"), 2);
+  EXPECT_EQ(V().Weight("nv-ptx-8-0"), 2);
 }
 
 TEST(VocabularyTest, ConfigExtendsEverything) {
@@ -140,6 +259,23 @@ TEST(VocabularyTest, ConfigExtendsEverything) {
   EXPECT_EQ((*v)->Weight("fast-net"), 4);        // exact beats glob
   EXPECT_EQ((*v)->Weight("fast-disk"), 3);
   EXPECT_EQ((*v)->Weight("nvidia-1-2"), 2);
+}
+
+TEST(VocabularyTest, TheSpellingRuleAppliesToTheConfigToo) {
+  FeatureRules rules;
+  rules.implies["My_Cluster_CPU"] = {"Skylake"};
+  rules.aliases["Site_CPU"] = "my_cluster_cpu";
+  rules.weights = {{"Fast_*", 7}};
+  absl::StatusOr<std::unique_ptr<const Vocabulary>> v =
+      Vocabulary::Create(rules);
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_EQ((*v)->Canonical("SITE-cpu"), "my-cluster-cpu");
+  EXPECT_EQ(Hops(**v, "my-cluster-cpu", "skylake"), 1);
+  EXPECT_EQ((*v)->Weight("fast-net"), 7);
+  // A spelling that is a known feature once normalised renames nothing.
+  FeatureRules clash;
+  clash.aliases["SKYLAKE"] = "broadwell";
+  EXPECT_FALSE(Vocabulary::Create(clash).ok());
 }
 
 TEST(VocabularyTest, BadRulesAreClearErrors) {
