@@ -5,7 +5,9 @@
 set -uo pipefail
 build="${1:?usage: demo_test.sh BUILD_DIR}"
 here="$(cd "$(dirname "$0")" && pwd)"
-work=$(mktemp -d /tmp/nf-demotest-XXXXXX)
+# The test's own files live in the build tree, away from /tmp where the
+# demo and the other tests make and remove directories of their own.
+work=$(mktemp -d "$build/demo-test-XXXXXX")
 out="$work/out"
 err="$work/err"
 trap 'rm -rf "$work"' EXIT

@@ -1198,8 +1198,9 @@ absl::Status ResumeHosts(const std::string& dir, HostsReport* report) {
   if (const auto it = note.find("registries");
       it != note.end() && it->is_array()) {
     for (const nlohmann::json& name : *it) {
-      if (name.is_string())
+      if (name.is_string()) {
         options.registries.push_back(name.get<std::string>());
+      }
     }
   }
   RETURN_IF_ERROR(InstallHosts(options, report));

@@ -43,9 +43,8 @@ inline constexpr absl::string_view kDefaultNodefitAddress =
 // server certificate, and containerd's client certificate and key).
 struct NodefitHost {
   // A plain-http host is just its address.
-  NodefitHost(
-      absl::string_view address_in)  // NOLINT(google-explicit-constructor)
-      : address(address_in) {}
+  // NOLINTNEXTLINE(google-explicit-constructor)
+  NodefitHost(absl::string_view address_in) : address(address_in) {}
   NodefitHost(absl::string_view address_in, absl::string_view ca_in,
               absl::string_view client_cert_in, absl::string_view client_key_in)
       : address(address_in),

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
@@ -179,7 +180,7 @@ absl::StatusOr<std::string> CertPem(X509* cert) {
     return OpenSslError("PEM certificate");
   }
   char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
+  const int64_t size = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<size_t>(size));
 }
 
@@ -191,7 +192,7 @@ absl::StatusOr<std::string> KeyPem(EVP_PKEY* key) {
     return OpenSslError("PEM key");
   }
   char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
+  const int64_t size = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<size_t>(size));
 }
 
@@ -282,7 +283,7 @@ std::string Describe(const ASN1_TIME* time) {
   Bio bio(BIO_new(BIO_s_mem()));
   if (bio == nullptr || ASN1_TIME_print(bio.get(), time) != 1) return "?";
   char* data = nullptr;
-  const long size = BIO_get_mem_data(bio.get(), &data);
+  const int64_t size = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<size_t>(size));
 }
 
