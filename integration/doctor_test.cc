@@ -211,7 +211,7 @@ TEST_F(DoctorIntegrationTest, TheHttpFaceNotAnswering) {
          {"health_listen", absl::StrCat("127.0.0.1:", testbed::FreePort())}}}});
   EXPECT_EQ(report.exit_code, 1);
   EXPECT_THAT(report.Problem("http-face"),
-              HasSubstr("nodefit's resolver face does not answer"));
+              HasSubstr("(its health listener)"));
 }
 
 // The node PKI: a key readable by others, and a server certificate that

@@ -1083,7 +1083,10 @@ absl::Status InstallHosts(const HostsInstallOptions& options,
   return absl::OkStatus();
 }
 
-absl::Status RemoveHosts(const std::string& dir, HostsReport* report) {
+namespace {
+
+// What remove undoes of install (suspend does the same, then keeps a note).
+absl::Status RemoveInstalledHosts(const std::string& dir, HostsReport* report) {
   const std::string certs_dir = CleanDir(dir);
   const std::string nothing = absl::StrCat(
       certs_dir, ": nothing to remove (no nodefit hosts install there)");
@@ -1143,6 +1146,23 @@ absl::Status RemoveHosts(const std::string& dir, HostsReport* report) {
   return absl::OkStatus();
 }
 
+}  // namespace
+
+absl::Status RemoveHosts(const std::string& dir, HostsReport* report) {
+  RETURN_IF_ERROR(RemoveInstalledHosts(dir, report));
+  // A suspended install is forgotten too, or the next start of nodefit
+  // (ExecStartPre: hosts resume) would put it back.
+  const std::string note =
+      absl::StrCat(CleanDir(dir), "/", kHostsSuspendedFile);
+  struct stat st;
+  if (lstat(note.c_str(), &st) == 0) {
+    if (unlink(note.c_str()) != 0) return ErrnoError("delete", note, errno);
+    report->lines.push_back(absl::StrCat(
+        note, ": deleted (the suspended install will not be resumed)"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SuspendHosts(const std::string& dir, HostsReport* report) {
   const std::string certs_dir = CleanDir(dir);
   bool exists = false;
@@ -1170,7 +1190,7 @@ absl::Status SuspendHosts(const std::string& dir, HostsReport* report) {
   RETURN_IF_ERROR(
       WriteFileAtomically(absl::StrCat(certs_dir, "/", kHostsSuspendedFile),
                           absl::StrCat(DumpJson(note, 2), "\n"), 0644));
-  return RemoveHosts(certs_dir, report);
+  return RemoveInstalledHosts(certs_dir, report);
 }
 
 absl::Status ResumeHosts(const std::string& dir, HostsReport* report) {

@@ -265,7 +265,8 @@ DoctorCheck CheckHttpFace(const DoctorOptions& options, NodeProbe& probe) {
   if (!code.ok() || *code != 200) {
     return Problem(
         "http-face",
-        absl::StrCat("nodefit's resolver face does not answer ", url, ": ",
+        absl::StrCat("nodefit does not answer ", url,
+                     " (its health listener): ",
                      code.ok() ? absl::StrCat("HTTP ", *code)
                                : std::string(code.status().message())),
         "start nodefit (systemctl start nodefit) and check its log");

@@ -244,6 +244,13 @@ absl::Status IssueLeaf(const std::string& cert_path,
 absl::Status Build(const PkiPaths& paths, bool rotate, bool new_ca,
                    absl::Time now, PkiReport* report) {
   RETURN_IF_ERROR(SafeDirectory(paths.dir));
+  // A directory someone else's tooling made (kubelet makes a hostPath
+  // 0755) is made nodefit's alone: SafeDirectory saw a real directory of
+  // ours, not a link.
+  if (chmod(paths.dir.c_str(), 0700) != 0) {
+    return absl::InternalError(absl::StrCat("cannot chmod 700 ", paths.dir,
+                                            ": ", std::strerror(errno)));
+  }
   Key ca_key;
   Cert ca;
   const bool have_ca = Exists(paths.ca_cert()) && Exists(paths.ca_key());

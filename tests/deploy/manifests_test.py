@@ -177,11 +177,15 @@ class Kubernetes(unittest.TestCase):
         self.assertLessEqual(set(flag_values(self.init["command"])), install)
 
         stop = self.main["lifecycle"]["preStop"]["exec"]["command"]
-        self.assertEqual(stop[:4], [binary, "hosts", "remove", "--certs-dir"])
-        remove = usage_flags(help_text("hosts", "remove"), "hosts remove")
-        self.assertLessEqual(set(flag_values(stop)), remove)
-        self.assertEqual(flag_values(stop)["--certs-dir"],
-                         flag_values(self.init["command"])["--certs-dir"])
+        start = self.main["lifecycle"]["postStart"]["exec"]["command"]
+        self.assertEqual(stop[:4], [binary, "hosts", "suspend", "--certs-dir"])
+        self.assertEqual(start[:4], [binary, "hosts", "resume", "--certs-dir"])
+        suspend = usage_flags(help_text("hosts", "suspend"),
+                              "hosts suspend|resume")
+        for argv in (stop, start):
+            self.assertLessEqual(set(flag_values(argv)), suspend)
+            self.assertEqual(flag_values(argv)["--certs-dir"],
+                             flag_values(self.init["command"])["--certs-dir"])
         self.assertEqual(flag_values(self.init["command"])["--address"],
                          "https://" + self.config["http"]["listen"])
         self.assertEqual(flag_values(self.init["command"])["--pki-dir"],
@@ -207,16 +211,39 @@ class Kubernetes(unittest.TestCase):
         for container in pod["containers"] + pod["initContainers"]:
             self.assertEqual(container["image"], "registry.test/nodefit:1.2.3")
 
-    def test_init_and_prestop_commands_run(self):
-        """The init container's and preStop's argv, on a scratch directory."""
+    def test_init_and_lifecycle_commands_run(self):
+        """The init container's and the lifecycle hooks' argv, on scratch
+        directories: install, then stops and starts of the container, then
+        `hosts remove` leaves the certs dir as it was."""
         stop = self.main["lifecycle"]["preStop"]["exec"]["command"]
-        with tempfile.TemporaryDirectory() as certs:
-            for argv in (self.init["command"], self.init["command"], stop, stop):
+        start = self.main["lifecycle"]["postStart"]["exec"]["command"]
+        with tempfile.TemporaryDirectory() as certs, \
+                tempfile.TemporaryDirectory() as scratch:
+            pki = os.path.join(scratch, "pki")
+
+            def run(argv):
                 argv = [NODEFIT] + [certs if a == "/etc/containerd/certs.d"
+                                    else pki if a == "/var/lib/nodefit/pki"
                                     else a for a in argv[1:]]
                 result = subprocess.run(argv, capture_output=True, text=True,
                                         timeout=60, check=False)
-                self.assertEqual(result.returncode, 0, f"{argv}: {result.stderr}")
+                self.assertEqual(result.returncode, 0,
+                                 f"{argv}: {result.stderr}")
+
+            def ours():
+                path = os.path.join(certs, "_default", "hosts.toml")
+                return os.path.exists(path) and "127.0.0.1:505" in open(path).read()
+
+            run(self.init["command"])
+            run(start)
+            self.assertTrue(ours())
+            run(stop)
+            self.assertFalse(ours())
+            self.assertEqual(os.listdir(certs), [".nodefit-hosts-suspended.json"])
+            run(start)
+            self.assertTrue(ours())
+            run(stop)
+            run([NODEFIT, "hosts", "remove", "--certs-dir", certs])
             self.assertEqual(os.listdir(certs), [])
 
     def test_probes_reach_the_health_listener(self):

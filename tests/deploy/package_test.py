@@ -11,6 +11,7 @@ is already installed.
 
 usage: package_test.py SOURCE_DIR RELEASE_BINARY
 """
+import json
 import os
 import shutil
 import subprocess
@@ -30,6 +31,11 @@ IGNORED = ["/etc/ld.so.cache"]
 # deb-systemd-helper holds until purge.
 KEPT_AFTER_REMOVE = {
     "/etc/nodefit", "/etc/nodefit/config.json",
+    # The node PKI postinst made: the node's identity, kept like a conffile
+    # until purge.
+    "/etc/nodefit/pki", "/etc/nodefit/pki/ca.pem", "/etc/nodefit/pki/ca-key.pem",
+    "/etc/nodefit/pki/server.pem", "/etc/nodefit/pki/server-key.pem",
+    "/etc/nodefit/pki/client.pem", "/etc/nodefit/pki/client-key.pem",
     "/etc/systemd/system/nodefit.service",  # the mask, lifted on purge
     "/etc/systemd/system/multi-user.target.wants/nodefit.service",
 }
@@ -103,6 +109,19 @@ class DebianPackage(unittest.TestCase):
             self.assertTrue(version.startswith("nodefit %s (commit " %
                                                self.version), version)
             self.assertTrue(os.path.isfile("/etc/nodefit/config.json"))
+            # Secrets are root's alone: the config, the PKI and its keys.
+            mode = lambda p: os.lstat(p).st_mode & 0o7777
+            self.assertEqual(mode("/etc/nodefit/config.json"), 0o600)
+            self.assertEqual(mode("/etc/nodefit/pki"), 0o700)
+            for key in ("ca-key.pem", "server-key.pem", "client-key.pem"):
+                self.assertEqual(mode("/etc/nodefit/pki/" + key), 0o600, key)
+            doctor = subprocess.run(
+                ["/usr/bin/nodefit", "doctor", "--json"], capture_output=True,
+                text=True, check=False)
+            tls = [c for c in json.loads(doctor.stdout)["checks"]
+                   if c["check"] == "tls"]
+            self.assertTrue(tls and all(c["result"] == "ok" for c in tls),
+                            doctor.stdout)
             self.assertIn("/etc/nodefit/config.json",
                           run("dpkg-query", "-W", "-f=${Conffiles}",
                               "nodefit").stdout)

@@ -377,6 +377,20 @@ TEST(SuspendHostsTest, TakesNodefitOutAndResumePutsItBack) {
   EXPECT_EQ(ReadAll(path), installed);
 }
 
+TEST(SuspendHostsTest, RemoveWhileSuspendedForgetsTheInstall) {
+  testing::TempDir dir;
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(Options(dir.path()), &report).ok());
+  ASSERT_TRUE(SuspendHosts(dir.path(), &report).ok());
+  report = {};
+  ASSERT_TRUE(RemoveHosts(dir.path(), &report).ok());
+  EXPECT_FALSE(Exists(dir.path() + "/.nodefit-hosts-suspended.json"));
+  EXPECT_THAT(report.lines,
+              ::testing::Contains(HasSubstr("will not be resumed")));
+  ASSERT_TRUE(ResumeHosts(dir.path(), &report).ok());
+  EXPECT_FALSE(Exists(dir.path() + "/_default"));
+}
+
 TEST(SuspendHostsTest, NothingInstalledIsLeftUntouched) {
   testing::TempDir dir;
   ASSERT_EQ(mkdir((dir.path() + "/docker.io").c_str(), 0755), 0);

@@ -133,5 +133,16 @@ TEST(PkiTest, UnsafeDirectoriesAreRefused) {
   EXPECT_FALSE(ReadFileToString(tmp.path() + "/open/ca.pem", 1 << 20).ok());
 }
 
+TEST(PkiTest, AReadableDirectoryOfOursIsMadePrivate) {
+  // As kubelet makes a DaemonSet's hostPath: 0755.
+  testing::TempDir tmp;
+  const PkiPaths paths{tmp.path() + "/pki"};
+  ASSERT_EQ(mkdir(paths.dir.c_str(), 0755), 0);
+  ASSERT_EQ(chmod(paths.dir.c_str(), 0755), 0);
+  PkiReport report;
+  ASSERT_TRUE(EnsurePki(paths, absl::Now(), &report).ok());
+  EXPECT_EQ(Mode(paths.dir), 0700);
+}
+
 }  // namespace
 }  // namespace nodefit
