@@ -1,5 +1,6 @@
 #include "plugin/containerd/containerd_client.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 
@@ -50,6 +51,14 @@ class GrpcContainerdClient : public ContainerdClient {
     for (const auto& [key, value] : options.metadata) {
       context.AddMetadata(key, value);
     }
+    if (options.cancellation != nullptr &&
+        !options.cancellation->Attach(&context)) {
+      return {grpc::Status(grpc::StatusCode::CANCELLED,
+                           "the caller cancelled the call"),
+              "",
+              {},
+              {}};
+    }
     grpc::Slice slice(request);
     grpc::ByteBuffer send(&slice, 1);
     grpc::ByteBuffer received;
@@ -68,6 +77,7 @@ class GrpcContainerdClient : public ContainerdClient {
       std::unique_lock<std::mutex> lock(mu);
       cv.wait(lock, [&] { return done; });
     }
+    if (options.cancellation != nullptr) options.cancellation->Detach(&context);
     if (result.status.ok()) result.response = ByteBufferToString(received);
     result.initial_metadata = CopyMetadata(context.GetServerInitialMetadata());
     result.trailing_metadata =
@@ -162,6 +172,30 @@ class GrpcContainerdClient : public ContainerdClient {
 };
 
 }  // namespace
+
+void CallCancellation::Cancel() {
+  absl::MutexLock lock(&mu_);
+  cancelled_ = true;
+  for (grpc::ClientContext* context : contexts_) context->TryCancel();
+}
+
+bool CallCancellation::cancelled() const {
+  absl::MutexLock lock(&mu_);
+  return cancelled_;
+}
+
+bool CallCancellation::Attach(grpc::ClientContext* context) {
+  absl::MutexLock lock(&mu_);
+  if (cancelled_) return false;
+  contexts_.push_back(context);
+  return true;
+}
+
+void CallCancellation::Detach(grpc::ClientContext* context) {
+  absl::MutexLock lock(&mu_);
+  contexts_.erase(std::remove(contexts_.begin(), contexts_.end(), context),
+                  contexts_.end());
+}
 
 std::unique_ptr<ContainerdClient> NewGrpcContainerdClient(
     std::shared_ptr<grpc::Channel> channel) {

@@ -11,8 +11,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/status.h"
 #include "resolver/decide/decide.h"
@@ -21,11 +24,31 @@ namespace nodefit {
 
 using MetadataList = std::vector<std::pair<std::string, std::string>>;
 
-// How a forwarded call is made: the caller's metadata and deadline.
+// Cancels the calls made with it, now and later: the CRI face's caller
+// hung up, so what nodefit asked of containerd on its behalf should stop
+// too. Thread-safe.
+class CallCancellation {
+ public:
+  void Cancel();
+  bool cancelled() const;
+  // For the duration of one call: false (and nothing attached) when
+  // already cancelled.
+  [[nodiscard]] bool Attach(grpc::ClientContext* context);
+  void Detach(grpc::ClientContext* context);
+
+ private:
+  mutable absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<grpc::ClientContext*> contexts_ ABSL_GUARDED_BY(mu_);
+};
+
+// How a forwarded call is made: the caller's metadata, deadline and
+// cancellation (may be null).
 struct CallOptions {
   MetadataList metadata;
   std::chrono::system_clock::time_point deadline =
       std::chrono::system_clock::time_point::max();
+  std::shared_ptr<CallCancellation> cancellation;
 };
 
 struct UnaryResult {

@@ -338,6 +338,7 @@ class PullReactor final : public grpc::ServerGenericBidiReactor {
     CallOptions options;
     options.metadata = ClientMetadata(ctx_);
     options.deadline = ctx_->deadline();
+    options.cancellation = cancellation_;
     std::string request = ByteBufferToString(request_);
     // Resolution and pulling block; keep them off gRPC's threads, on a
     // bounded pool. Beyond its bound the pull goes to containerd as sent,
@@ -382,6 +383,13 @@ class PullReactor final : public grpc::ServerGenericBidiReactor {
     }
   }
   void OnWriteDone(bool) override {}
+  // The caller hung up (or its deadline passed): whatever nodefit asked of
+  // containerd for it stops too, so containerd does not go on pulling an
+  // image nobody waits for.
+  void OnCancel() override {
+    cancellation_->Cancel();
+    client_ctx_.TryCancel();
+  }
   void OnDone() override {
     shared_.metrics->CountCri("ImageService/PullImage", CodeLabel(code_));
     delete this;
@@ -412,6 +420,8 @@ class PullReactor final : public grpc::ServerGenericBidiReactor {
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   grpc::ClientContext client_ctx_;  // the untouched forward only
+  const std::shared_ptr<CallCancellation> cancellation_ =
+      std::make_shared<CallCancellation>();
   grpc::ByteBuffer upstream_response_;
   grpc::StatusCode code_ = grpc::StatusCode::UNKNOWN;
 };
@@ -611,9 +621,9 @@ absl::Status PrepareSocketDirectory(const std::string& dir,
                                     std::optional<gid_t> gid) {
   // Its mode is set to 0700/0710 below: never a directory others share.
   static const auto* const kShared = new std::set<std::string>{
-      "/",        "/run",     "/var/run", "/tmp",  "/var/tmp", "/var",
-      "/var/lib", "/etc",     "/usr",     "/home", "/root",    "/dev",
-      "/dev/shm", "/run/user", "/opt",    "/srv",  "/mnt",     "/media"};
+      "/",        "/run",      "/var/run", "/tmp",  "/var/tmp", "/var",
+      "/var/lib", "/etc",      "/usr",     "/home", "/root",    "/dev",
+      "/dev/shm", "/run/user", "/opt",     "/srv",  "/mnt",     "/media"};
   std::string normal = dir;
   while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
   if (kShared->count(normal) > 0) {
