@@ -13,12 +13,14 @@
 //  - A cancelled PullImage cancels the pull nodefit asked of containerd.
 #include <dirent.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -265,32 +267,42 @@ TEST_F(FaultTest, WithoutFaultsBothFacesGetTheBestBuild) {
 }
 
 // A fault on nodefit's way only: the pull is the one containerd alone
-// makes (its first entry), and nodefit says it stepped aside.
-TEST_F(FaultTest, RegistryFaultsDuringResolutionStepAsideOnBothFaces) {
-  for (const FaultCase& c : ResolutionFaults()) {
-    SCOPED_TRACE(c.name);
-    const std::string host =
-        c.tls ? tls_way_->host_port() : registry_->host_port();
-    for (const std::string face : {"hosts", "cri"}) {
-      SCOPED_TRACE(face);
-      nodefit_way_->SetFaults(c.faults);
-      const std::string ref = Push(host, "f/" + face, c.name);
-      const absl::Time start = absl::Now();
-      absl::StatusOr<std::string> variant =
-          face == "hosts" ? PullViaHosts("fault-" + c.name, ref)
-                          : PullViaCri(ref);
-      nodefit_way_->SetFaults({});
-      ASSERT_TRUE(variant.ok()) << variant.status() << "\n" << nodefit_->log();
-      EXPECT_EQ(*variant, "generic-" + c.name + "\n");
-      EXPECT_LT(absl::Now() - start, absl::Seconds(30));
-    }
-  }
-  EXPECT_THAT(nodefit_->log(), HasSubstr("step aside"));
+// makes (its first entry), and nodefit says it stepped aside. One test per
+// fault and face.
+class ResolutionFaultTest
+    : public FaultTest,
+      public ::testing::WithParamInterface<std::tuple<int, std::string>> {};
+
+TEST_P(ResolutionFaultTest, StepsAsideAndThePullIsContainerdsOwn) {
+  const FaultCase c = ResolutionFaults()[std::get<0>(GetParam())];
+  const std::string face = std::get<1>(GetParam());
+  const std::string host =
+      c.tls ? tls_way_->host_port() : registry_->host_port();
+  nodefit_way_->SetFaults(c.faults);
+  const std::string ref = Push(host, "f/" + face, c.name);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<std::string> variant =
+      face == "hosts" ? PullViaHosts("fault-" + c.name, ref) : PullViaCri(ref);
+  nodefit_way_->SetFaults({});
+  ASSERT_TRUE(variant.ok()) << variant.status() << "\n" << nodefit_->log();
+  EXPECT_EQ(*variant, "generic-" + c.name + "\n");
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
   absl::StatusOr<std::string> metrics = nodefit_->Get("/metrics");
   ASSERT_TRUE(metrics.ok());
-  EXPECT_THAT(*metrics, HasSubstr("nodefit_stepaside_total{face=\"http\""));
-  EXPECT_THAT(*metrics, HasSubstr("nodefit_stepaside_total{face=\"cri\""));
+  EXPECT_THAT(*metrics,
+              HasSubstr(absl::StrCat("nodefit_stepaside_total{face=\"",
+                                     face == "hosts" ? "http" : "cri", "\"")));
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    EveryFaultBothFaces, ResolutionFaultTest,
+    ::testing::Combine(::testing::Range(0, 7),
+                       ::testing::Values("hosts", "cri")),
+    [](const ::testing::TestParamInfo<std::tuple<int, std::string>>& info) {
+      std::string name = ResolutionFaults()[std::get<0>(info.param)].name;
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name + "_" + std::get<1>(info.param);
+    });
 
 // A fault containerd meets too (the registry answers 500 to everyone): the
 // pull fails with nodefit as it fails without it.
