@@ -46,8 +46,20 @@ absl::StatusOr<nlohmann::json> ParseJson(absl::string_view text,
     if (size_t close = reason.find("] "); close != absl::string_view::npos) {
       reason.remove_prefix(close + 2);
     }
+    // "…; last read: '<text>'; expected …": the text read is the document's
+    // own (a password in a config, a token), so it never goes into a
+    // message; the position says where to look.
+    std::string message(reason);
+    if (const size_t read = message.find("; last read: ");
+        read != std::string::npos) {
+      const size_t expected = message.rfind("'; expected");
+      message = message.substr(0, read) +
+                (expected != std::string::npos && expected > read
+                     ? message.substr(expected + 1)
+                     : std::string());
+    }
     return absl::InvalidArgumentError(
-        absl::StrCat(what, ": malformed JSON: ", reason));
+        absl::StrCat(what, ": malformed JSON: ", message));
   }
 }
 

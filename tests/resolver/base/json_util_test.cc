@@ -28,6 +28,20 @@ TEST(JsonUtilTest, ParsesAndReportsErrorsWithPosition) {
               testing::Not(HasSubstr("[json.")));
 }
 
+TEST(JsonUtilTest, ErrorsNeverQuoteTheDocument) {
+  // nlohmann's message quotes what it read last: here a password.
+  for (const char* text :
+       {R"({"password": "s3cr3tPass}}})", R"({"password": s3cr3tPass})",
+        R"({"token": "s3cr3tPass)"}) {
+    absl::StatusOr<nlohmann::json> bad = ParseJson(text, "config c.json");
+    ASSERT_FALSE(bad.ok()) << text;
+    const std::string message(bad.status().message());
+    EXPECT_THAT(message, testing::Not(HasSubstr("s3cr3t"))) << message;
+    EXPECT_THAT(message, StartsWith("config c.json: malformed JSON: "));
+    EXPECT_THAT(message, HasSubstr("line 1, column"));
+  }
+}
+
 TEST(JsonUtilTest, DuplicateKeysKeepTheLast) {
   absl::StatusOr<nlohmann::json> j = ParseJson(R"({"a": 1, "a": 2})", "x");
   ASSERT_TRUE(j.ok());
