@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "resolver/base/limits.h"
 
 namespace nodefit {
 namespace {
@@ -129,11 +130,18 @@ std::string GetEnv(const char* upper, const char* lower) {
   return "";
 }
 
+// A registry response's headers, at most (what any registry sends is a few
+// dozen lines and a few KB; libcurl caps each line at 100 KB itself).
+constexpr size_t kMaxResponseHeaders = 100;
+constexpr size_t kMaxResponseHeaderBytes = 64 << 10;
+
 struct Transfer {
   HeaderList headers;
+  size_t header_bytes = 0;
   std::string body;
   size_t max_body = 0;
   bool too_large = false;
+  bool too_many_headers = false;
   bool forbid_internal = false;  // this hop follows a cross-host redirect
   bool refused_internal = false;
 };
@@ -178,7 +186,14 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   absl::string_view line(data, size * count);
   if (absl::StartsWith(line, "HTTP/")) {
     t->headers.clear();  // a new response (after 100 Continue, proxies)
+    t->header_bytes = 0;
     return size * count;
+  }
+  t->header_bytes += line.size();
+  if (t->headers.size() >= kMaxResponseHeaders ||
+      t->header_bytes > kMaxResponseHeaderBytes) {
+    t->too_many_headers = true;
+    return 0;  // makes libcurl fail the transfer
   }
   const size_t colon = line.find(':');
   if (colon != absl::string_view::npos) {
@@ -355,6 +370,12 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Perform(
       return absl::ResourceExhaustedError(
           absl::StrCat(where, ": response body is larger than ",
                        request.max_body_bytes, " bytes"));
+    }
+    if (transfer.too_many_headers) {
+      ReportLimit("upstream_headers");
+      return absl::ResourceExhaustedError(absl::StrCat(
+          where, ": more than ", kMaxResponseHeaders, " response headers or ",
+          kMaxResponseHeaderBytes, " bytes of them"));
     }
     if (transfer.refused_internal) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -179,6 +179,42 @@ TEST(HttpClientTest, RedirectsKeepAuthorizationOnlyOnTheSameOrigin) {
   EXPECT_EQ(seen_auth[0], "");  // no Authorization crossed to 127.0.0.2
 }
 
+TEST(HttpClientTest, ResponseHeadersAreBounded) {
+  TestServer s;
+  s.server().Get("/many", [](const httplib::Request&, httplib::Response& res) {
+    for (int i = 0; i < 150; ++i) {
+      res.set_header(absl::StrCat("X-Many-", i), "v");
+    }
+    res.set_content("body", "text/plain");
+  });
+  s.server().Get("/fat", [](const httplib::Request&, httplib::Response& res) {
+    for (int i = 0; i < 20; ++i) {
+      res.set_header(absl::StrCat("X-Fat-", i), std::string(8000, 'f'));
+    }
+    res.set_content("body", "text/plain");
+  });
+  s.server().Get("/fine", [](const httplib::Request&, httplib::Response& res) {
+    for (int i = 0; i < 40; ++i) res.set_header(absl::StrCat("X-", i), "v");
+    res.set_content("body", "text/plain");
+  });
+  s.Start();
+  for (const char* path : {"/many", "/fat"}) {
+    SCOPED_TRACE(path);
+    HttpRequest request;
+    request.url = s.Url(path);
+    absl::StatusOr<HttpResponse> r = Client()->Send(request);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kResourceExhausted);
+    EXPECT_THAT(std::string(r.status().message()),
+                HasSubstr("response headers"));
+  }
+  HttpRequest fine;
+  fine.url = s.Url("/fine");
+  absl::StatusOr<HttpResponse> r = Client()->Send(fine);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->body, "body");
+}
+
 TEST(HttpClientTest, AtMostFiveRedirects) {
   TestServer s;
   std::atomic<int> hops{0};
