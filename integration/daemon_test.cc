@@ -253,6 +253,47 @@ TEST_F(DaemonTest, SigtermFinishesAPullInFlightAndRemovesTheSocket) {
   EXPECT_THAT((*p)->log(), HasSubstr("\"msg\":\"stopped\""));
 }
 
+// A node whose server certificate is about to end (issued for 10 days by
+// the node CA with the openssl CLI): serve renews it at start, reloads it,
+// and containerd's client certificate still works.
+TEST_F(DaemonTest, CertificatesNearTheirEndAreRenewedAtStart) {
+  const std::string pki = *dir_ + "/renew-pki";
+  ASSERT_TRUE(
+      testbed::RunCommand({NODEFIT_BINARY, "pki", "init", "--dir", pki}).ok());
+  ASSERT_TRUE(testbed::RunCommand({"openssl", "req", "-new", "-key",
+                                   pki + "/server-key.pem", "-subj",
+                                   "/CN=nodefit", "-out", pki + "/server.csr"})
+                  .ok());
+  ASSERT_TRUE(
+      testbed::RunCommand({"openssl", "x509", "-req", "-in",
+                           pki + "/server.csr", "-days", "10", "-CA",
+                           pki + "/ca.pem", "-CAkey", pki + "/ca-key.pem",
+                           "-set_serial", "9", "-out", pki + "/server.pem"})
+          .ok());
+  const std::string short_lived = testbed::ReadFileOrEmpty(pki + "/server.pem");
+  nlohmann::json config = NodeConfig({"skylake"}, testbed::FreePort());
+  config["http"]["pki_dir"] = pki;
+  config["cri"]["listen"] = absl::StrCat("unix://", *dir_, "/renew.sock");
+  absl::StatusOr<std::unique_ptr<testbed::NodefitProcess>> p =
+      testbed::NodefitProcess::Start(NODEFIT_BINARY, *dir_, "renew", config);
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_TRUE(testbed::WaitFor(
+                  [&] {
+                    return absl::StrContains(
+                        (*p)->log(),
+                        "renewed the server and client certificates");
+                  },
+                  absl::Seconds(10), "renewal")
+                  .ok())
+      << (*p)->log();
+  EXPECT_NE(testbed::ReadFileOrEmpty(pki + "/server.pem"), short_lived);
+  EXPECT_EQ(Head(**p), tf_->Find("skylake")->manifest_digest);
+  absl::StatusOr<std::string> kept = testbed::RunCommand(
+      {NODEFIT_BINARY, "pki", "init", "--dir", pki});  // all fine now
+  ASSERT_TRUE(kept.ok());
+  EXPECT_THAT(*kept, HasSubstr("server.pem: kept"));
+}
+
 TEST_F(DaemonTest, ABadConfigStopsStartWithTheMessage) {
   const std::string path = *dir_ + "/bad.json";
   std::ofstream(path) << R"({"on_no_match": "retry"})";

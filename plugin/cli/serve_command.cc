@@ -274,7 +274,33 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   sd_notify(0, "READY=1\nSTATUS=serving");
   logger.Info("ready");
 
+  // Leaves within 30 days of their end are renewed at start and then
+  // hourly: a node's PKI outlives its one-year certificates unattended.
+  absl::Time next_renewal_check = absl::InfinitePast();
+  auto renew_certificates = [&] {
+    const HttpConfig& http_config = engines.Get()->config.http;
+    if (http_config.insecure_plain_http || absl::Now() < next_renewal_check) {
+      return;
+    }
+    next_renewal_check = absl::Now() + absl::Hours(1);
+    PkiReport report;
+    absl::StatusOr<bool> renewed =
+        RenewExpiringPki(PkiPaths{http_config.pki_dir}, absl::Now(),
+                         absl::Hours(24 * 30), &report);
+    if (!renewed.ok()) {
+      logger.Error("cannot renew the node PKI's certificates",
+                   {{"error", std::string(renewed.status().message())}});
+    } else if (*renewed) {
+      absl::Status reloaded = (*http_face)->ReloadTls();
+      logger.Warning(
+          "renewed the server and client certificates",
+          {{"pki_dir", http_config.pki_dir},
+           {"reload", reloaded.ok() ? std::string("ok")
+                                    : std::string(reloaded.message())}});
+    }
+  };
   while (true) {
+    renew_certificates();
     // Between signals, every 5 s: hand the pages freed by cache evictions
     // and finished calls back to the kernel. glibc keeps them otherwise, and
     // RSS would stay at its high-water mark instead of following the

@@ -306,6 +306,21 @@ absl::Status RotatePki(const PkiPaths& paths, bool new_ca, absl::Time now,
   return Build(paths, /*rotate=*/true, new_ca, now, report);
 }
 
+absl::StatusOr<bool> RenewExpiringPki(const PkiPaths& paths, absl::Time now,
+                                      absl::Duration window,
+                                      PkiReport* report) {
+  const time_t soon = absl::ToTimeT(now + window);
+  bool expiring = false;
+  for (const std::string& path : {paths.server_cert(), paths.client_cert()}) {
+    ASSIGN_OR_RETURN(const Cert cert, LoadCert(path));
+    expiring = expiring || X509_cmp_time(X509_get0_notAfter(cert.get()),
+                                         const_cast<time_t*>(&soon)) <= 0;
+  }
+  if (!expiring) return false;
+  RETURN_IF_ERROR(RotatePki(paths, /*new_ca=*/false, now, report));
+  return true;
+}
+
 std::vector<PkiFinding> InspectPki(const PkiPaths& paths, absl::Time now,
                                    absl::Duration warn_before) {
   std::vector<PkiFinding> findings;

@@ -57,6 +57,16 @@ struct PkiReport {
 [[nodiscard]] absl::Status RotatePki(const PkiPaths& paths, bool new_ca,
                                      absl::Time now, PkiReport* report);
 
+// Issues new server and client certificates (RotatePki without a new CA)
+// when either expires within `window` of `now`; true when it did. nodefit
+// calls it at start and every hour, so a year-old node keeps serving
+// containerd instead of failing its TLS check (containerd reads the client
+// files with each pull; nodefit reloads its server files after renewing).
+[[nodiscard]] absl::StatusOr<bool> RenewExpiringPki(const PkiPaths& paths,
+                                                    absl::Time now,
+                                                    absl::Duration window,
+                                                    PkiReport* report);
+
 // One finding about the PKI, for `nodefit doctor`.
 struct PkiFinding {
   bool ok = true;

@@ -133,6 +133,30 @@ TEST(PkiTest, UnsafeDirectoriesAreRefused) {
   EXPECT_FALSE(ReadFileToString(tmp.path() + "/open/ca.pem", 1 << 20).ok());
 }
 
+TEST(PkiTest, LeavesNearTheirEndAreRenewedUnderTheSameCa) {
+  testing::TempDir tmp;
+  const PkiPaths paths{tmp.path() + "/pki"};
+  PkiReport report;
+  // Made 350 days ago: the leaves (1 year) end in about 15 days.
+  const absl::Time made = absl::Now() - absl::Hours(24 * 350);
+  ASSERT_TRUE(EnsurePki(paths, made, &report).ok());
+  const std::string ca = Read(paths.ca_cert());
+  const std::string server = Read(paths.server_cert());
+  absl::StatusOr<bool> renewed =
+      RenewExpiringPki(paths, absl::Now(), absl::Hours(24 * 30), &report);
+  ASSERT_TRUE(renewed.ok()) << renewed.status();
+  EXPECT_TRUE(*renewed);
+  EXPECT_NE(Read(paths.server_cert()), server);
+  EXPECT_EQ(Read(paths.ca_cert()), ca);
+  EXPECT_TRUE(AllOk(InspectPki(paths, absl::Now(), absl::Hours(24 * 30))));
+  // Fresh leaves are left alone.
+  const std::string renewed_server = Read(paths.server_cert());
+  renewed = RenewExpiringPki(paths, absl::Now(), absl::Hours(24 * 30), &report);
+  ASSERT_TRUE(renewed.ok());
+  EXPECT_FALSE(*renewed);
+  EXPECT_EQ(Read(paths.server_cert()), renewed_server);
+}
+
 TEST(PkiTest, AReadableDirectoryOfOursIsMadePrivate) {
   // As kubelet makes a DaemonSet's hostPath: 0755.
   testing::TempDir tmp;
