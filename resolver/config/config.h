@@ -48,7 +48,7 @@ struct CriConfig {
 // How nodefit talks to registries.
 struct UpstreamConfig {
   int connect_timeout_ms = 5000;
-  int request_timeout_ms = 30000;  // one whole request, redirects included
+  int request_timeout_ms = 30000;       // one whole request, redirects included
   int64_t index_cache_bytes = 8 << 20;  // bound of the in-memory LRU
   // Reuse a tag's digest without a HEAD for this long; 0 (default): HEAD
   // every time, as containerd does.

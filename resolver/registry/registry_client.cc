@@ -237,9 +237,9 @@ absl::Status DistributionClient::TakeBodyTurn(absl::string_view what) {
   if (!bodies_mu_.AwaitWithTimeout(absl::Condition(&turn),
                                    options_.request_timeout)) {
     ReportLimit("upstream_bodies");
-    return absl::DeadlineExceededError(absl::StrCat(
-        what, ": no turn among the manifest bodies in flight (",
-        options_.upstream_bodies, " at once)"));
+    return absl::DeadlineExceededError(
+        absl::StrCat(what, ": no turn among the manifest bodies in flight (",
+                     options_.upstream_bodies, " at once)"));
   }
   ++bodies_in_flight_;
   return absl::OkStatus();

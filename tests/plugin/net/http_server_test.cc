@@ -225,7 +225,7 @@ TEST_F(HttpServerTest, ANewConnectionDisplacesTheOldestUnfinishedOne) {
   std::vector<std::unique_ptr<RawClient>> held;
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<RawClient>(server_->port()));
-    ASSERT_TRUE(held.back()->Send("GET"));  // started, never finished
+    ASSERT_TRUE(held.back()->Send("GET"));   // started, never finished
     absl::SleepFor(absl::Milliseconds(20));  // accepted in this order
   }
   RawClient newcomer(server_->port());
