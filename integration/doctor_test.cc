@@ -210,8 +210,7 @@ TEST_F(DoctorIntegrationTest, TheHttpFaceNotAnswering) {
         {{"listen", absl::StrCat("127.0.0.1:", testbed::FreePort())},
          {"health_listen", absl::StrCat("127.0.0.1:", testbed::FreePort())}}}});
   EXPECT_EQ(report.exit_code, 1);
-  EXPECT_THAT(report.Problem("http-face"),
-              HasSubstr("(its health listener)"));
+  EXPECT_THAT(report.Problem("http-face"), HasSubstr("(its health listener)"));
 }
 
 // The node PKI: a key readable by others, and a server certificate that
