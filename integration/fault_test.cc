@@ -115,19 +115,27 @@ class FaultTest : public ::testing::Test {
     std::cout << containerd_->peer().Name() << "\n";
   }
 
+  // Every static is cleared: the parameterized suite below sets up its own.
   static void TearDownTestSuite() {
     delete nodefit_;
+    nodefit_ = nullptr;
     delete containerd_;
-    for (testbed::FaultProxy* p :
-         {nodefit_way_, both_way_, slow_way_, tls_way_}) {
-      delete p;
+    containerd_ = nullptr;
+    for (testbed::FaultProxy** p :
+         {&nodefit_way_, &both_way_, &slow_way_, &tls_way_}) {
+      delete *p;
+      *p = nullptr;
     }
     delete registry_;
+    registry_ = nullptr;
+    delete config_;
+    config_ = nullptr;
     if (dir_ != nullptr) {
       std::error_code ignored;
       std::filesystem::remove_all(*dir_, ignored);
     }
     delete dir_;
+    dir_ = nullptr;
   }
 
   static void StartContainerd() {

@@ -584,6 +584,14 @@ TEST_F(CriFaceTest, OtherServicesArePermissionDeniedByName) {
                 HasSubstr("serves runtime.v1.ImageService, "
                           "nodefit.testing.Echo only"));
   }
+  // Counted when the server is done with a call, just after its caller
+  // saw the status.
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (metrics_.Value("nodefit_cri_requests_total",
+                        {"denied", "PERMISSION_DENIED"}) < 4 &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
   EXPECT_EQ(metrics_.Value("nodefit_cri_requests_total",
                            {"denied", "PERMISSION_DENIED"}),
             4u);
