@@ -245,9 +245,6 @@ absl::StatusOr<Reference> ParseReference(absl::string_view text) {
     }
   }
   if (rest.empty()) return bad("no repository name");
-  if (rest.size() > kMaxNameLength) {
-    return bad("name is longer than 255 characters");
-  }
 
   const size_t slash = rest.find('/');
   if (slash != absl::string_view::npos &&
@@ -268,6 +265,11 @@ absl::StatusOr<Reference> ParseReference(absl::string_view text) {
   if (ref.registry == kDockerHub &&
       ref.repository.find('/') == std::string::npos) {
     ref.repository = absl::StrCat("library/", ref.repository);
+  }
+  // The bound is on the normalised name, registry included, as containerd
+  // parses it: "docker.io/library/" can take a short name over it.
+  if (ref.Name().size() > kMaxNameLength) {
+    return bad("name is longer than 255 characters");
   }
   if (ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";
   return ref;

@@ -125,6 +125,27 @@ TEST(ReferenceTest, OtherDigestAlgorithmIsUnimplemented) {
   EXPECT_THAT(std::string(ref.status().message()), HasSubstr("only sha256"));
 }
 
+// Found by fuzz/reference_fuzzer: the 255-character bound was checked on the
+// name as written, so a short name that "docker.io/library/" takes over it
+// was accepted, and its own canonical form was then refused.
+TEST(ReferenceTest, NameBoundIsOnTheNormalisedName) {
+  // docker.io/library/ + 237 = 255.
+  absl::StatusOr<Reference> fits = ParseReference(std::string(237, 'a'));
+  ASSERT_TRUE(fits.ok()) << fits.status();
+  EXPECT_EQ(fits->Name().size(), 255u);
+  EXPECT_TRUE(ParseReference(fits->String()).ok());
+  absl::StatusOr<Reference> over = ParseReference(std::string(238, 'a'));
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(over.status().message()), HasSubstr("255"));
+  // index.docker.io/ is written longer than the docker.io/ it stands for:
+  // 256 characters as written, 250 normalised, as containerd accepts it.
+  absl::StatusOr<Reference> legacy =
+      ParseReference("index.docker.io/org/" + std::string(236, 'a'));
+  ASSERT_TRUE(legacy.ok()) << legacy.status();
+  EXPECT_EQ(legacy->Name().size(), 250u);
+}
+
 TEST(ReferenceTest, ValidatorsStandAlone) {
   EXPECT_TRUE(ValidateDigest(kDigest).ok());
   EXPECT_TRUE(ValidateRepository("library/ubuntu").ok());
