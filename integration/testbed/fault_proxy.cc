@@ -52,6 +52,16 @@ int FaultProxy::Abandoned() const {
   return abandoned_;
 }
 
+int FaultProxy::Injected() const {
+  absl::MutexLock lock(&mu_);
+  return injected_;
+}
+
+void FaultProxy::Seed(uint64_t seed) {
+  absl::MutexLock lock(&mu_);
+  rng_.seed(seed);
+}
+
 int FaultProxy::Count(const std::string& part) const {
   absl::MutexLock lock(&mu_);
   int count = 0;
@@ -70,7 +80,12 @@ void FaultProxy::Handle(const httplib::Request& req, httplib::Response& res) {
       if (f.times == 0) continue;
       if (std::regex_match(req.method, std::regex(f.method)) &&
           std::regex_match(req.path, std::regex(f.path))) {
+        if (f.probability < 1.0 && !(std::uniform_real_distribution<double>(
+                                         0, 1)(rng_) < f.probability)) {
+          continue;
+        }
         if (f.times > 0) --f.times;
+        ++injected_;
         fault = f;
         break;
       }

@@ -10,12 +10,17 @@
 //  - kCloseChunked: send half the body chunked, then close mid-stream;
 //  - kShortLength: announce and send only half the body (a wrong
 //    Content-Length: the rest never arrives).
-// A rule applies `times` times (-1: always). Requests are counted by path.
+// A rule applies `times` times (-1: always), each time with `probability`
+// (drawn from a seeded generator, so a run is repeatable); a matching rule
+// that does not fire lets the later rules be tried. Requests are counted by
+// path, and the faults injected in all.
 #ifndef NODEFIT_INTEGRATION_TESTBED_FAULT_PROXY_H_
 #define NODEFIT_INTEGRATION_TESTBED_FAULT_PROXY_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -45,6 +50,7 @@ struct Fault {
   absl::Duration delay = absl::Seconds(5);
   size_t chunk = 16 << 10;
   int times = -1;
+  double probability = 1.0;
 };
 
 class FaultProxy {
@@ -66,6 +72,10 @@ class FaultProxy {
   int Count(const std::string& part) const;
   // Dripped bodies whose client hung up before the end.
   int Abandoned() const;
+  // Requests a rule fired on.
+  int Injected() const;
+  // Reseeds the generator `probability` is drawn from (default seed 1).
+  void Seed(uint64_t seed);
 
  private:
   FaultProxy(int upstream_port) : upstream_port_(upstream_port) {}
@@ -80,6 +90,8 @@ class FaultProxy {
   std::vector<Fault> faults_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> seen_ ABSL_GUARDED_BY(mu_);
   int abandoned_ ABSL_GUARDED_BY(mu_) = 0;
+  int injected_ ABSL_GUARDED_BY(mu_) = 0;
+  std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_){1};
 };
 
 }  // namespace nodefit::testbed
