@@ -82,6 +82,26 @@ absl::StatusOr<std::string> ReadFileNoFollow(const std::string& path,
   return out;
 }
 
+namespace {
+
+// Writes all of `content` to `fd`, retrying short writes and EINTR; false
+// with errno set on a failure.
+bool WriteAll(int fd, absl::string_view content) {
+  size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n =
+        write(fd, content.data() + written, content.size() - written);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    written += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+}  // namespace
+
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view content, int mode) {
   std::string temp = absl::StrCat(path, ".nodefit-tmp-XXXXXX");
@@ -93,16 +113,7 @@ absl::Status WriteFileAtomically(const std::string& path,
     unlink(temp.c_str());
     return ErrnoError(action, path, error);
   };
-  size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n =
-        write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("write");
-    }
-    written += static_cast<size_t>(n);
-  }
+  if (!WriteAll(fd, content)) return fail("write");
   if (fchmod(fd, static_cast<mode_t>(mode)) != 0) return fail("chmod");
   if (fsync(fd) != 0) return fail("sync");
   if (close(fd) != 0) {
@@ -141,16 +152,7 @@ absl::Status WriteFileAtomicallyAt(int dir_fd, const std::string& name,
     unlinkat(dir_fd, temp.c_str(), 0);
     return ErrnoError(action, display, error);
   };
-  size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n =
-        write(fd, content.data() + written, content.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail("write");
-    }
-    written += static_cast<size_t>(n);
-  }
+  if (!WriteAll(fd, content)) return fail("write");
   if (fchmod(fd, static_cast<mode_t>(mode)) != 0) return fail("chmod");
   if ((uid != static_cast<uid_t>(-1) || gid != static_cast<gid_t>(-1)) &&
       fchown(fd, uid, gid) != 0) {
