@@ -350,10 +350,13 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Perform(
   }
   if (method == "HEAD") {
     curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  } else if (method == "POST") {
+  } else if (method == "POST" || method == "PUT" || method == "PATCH") {
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
+    if (method != "POST") {
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+    }
   } else if (method != "GET") {
     curl_slist_free_all(header_list);
     return absl::InvalidArgumentError(
@@ -437,7 +440,8 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     const bool redirect = status == 301 || status == 302 || status == 303 ||
                           status == 307 || status == 308;
     std::optional<std::string> location = response->Header("location");
-    if (!redirect || !location.has_value()) {
+    const bool sends_body = method == "PUT" || method == "PATCH";
+    if (!redirect || !location.has_value() || sends_body) {
       response->redirects = hop;
       Release(h);
       return response;

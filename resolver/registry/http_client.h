@@ -33,10 +33,12 @@ namespace nodefit {
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
-  std::string method = "GET";  // GET, HEAD or POST
+  // GET, HEAD, or with a body POST, PUT and PATCH (publishing only; a
+  // redirect of PUT or PATCH is not followed with its body).
+  std::string method = "GET";
   std::string url;
   HeaderList headers;
-  std::string body;  // POST only
+  std::string body;  // POST, PUT, PATCH
   size_t max_body_bytes = 4'393'216;
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration timeout = absl::Seconds(30);  // whole request

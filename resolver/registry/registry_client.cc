@@ -14,6 +14,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "resolver/base/json_util.h"
 #include "resolver/base/limits.h"
@@ -145,6 +147,10 @@ class DistributionClient : public RegistryClient {
   absl::StatusOr<std::shared_ptr<const CachedDocument>> FetchByDigest(
       const Reference& reference, absl::string_view digest,
       const Credentials* credentials) override;
+  absl::StatusOr<HttpResponse> SendToRepository(
+      const std::string& registry, const std::string& repository,
+      HttpRequest request, const std::vector<std::string>& scopes,
+      const Credentials* credentials) override;
 
  private:
   Credentials CredentialsFor(const RegistryEndpoint& ep,
@@ -156,12 +162,13 @@ class DistributionClient : public RegistryClient {
       const std::string& digest, const Credentials& credentials,
       Counters* counters);
 
-  // One request to the registry with the auth dance around it.
-  absl::StatusOr<HttpResponse> Send(const RegistryEndpoint& ep,
-                                    const std::string& repository,
-                                    HttpRequest request,
-                                    const Credentials& credentials,
-                                    Counters* counters);
+  // One request to the registry with the auth dance around it, for a pull
+  // of `repository` (manifest Accept header) or, when `scopes` are given,
+  // for those token scopes.
+  absl::StatusOr<HttpResponse> Send(
+      const RegistryEndpoint& ep, const std::string& repository,
+      HttpRequest request, const Credentials& credentials, Counters* counters,
+      const std::vector<std::string>& scopes = {});
   absl::StatusOr<std::string> Token(const RegistryEndpoint& ep,
                                     const AuthState& auth,
                                     const std::string& scope,
@@ -306,8 +313,12 @@ absl::StatusOr<std::string> DistributionClient::Token(
 
   HttpRequest request = NewRequest(ep, "GET", "");
   request.max_body_bytes = kMaxTokenResponseBytes;
-  std::string query = absl::StrCat("service=", UrlEncode(auth.service),
-                                   "&scope=", UrlEncode(scope));
+  // Several scopes (a mount reads one repository and writes another) are
+  // one scope parameter each.
+  std::string query = absl::StrCat("service=", UrlEncode(auth.service));
+  for (absl::string_view one : absl::StrSplit(scope, ' ', absl::SkipEmpty())) {
+    absl::StrAppend(&query, "&scope=", UrlEncode(one));
+  }
   if (!credentials.identity_token.empty()) {
     // An OAuth2 refresh token goes in a POST body, never in a URL.
     request.method = "POST";
@@ -387,9 +398,14 @@ absl::StatusOr<std::string> DistributionClient::Token(
 
 absl::StatusOr<HttpResponse> DistributionClient::Send(
     const RegistryEndpoint& ep, const std::string& repository,
-    HttpRequest request, const Credentials& credentials, Counters* counters) {
-  const std::string scope = absl::StrCat("repository:", repository, ":pull");
-  request.headers.emplace_back("Accept", std::string(kManifestAccept));
+    HttpRequest request, const Credentials& credentials, Counters* counters,
+    const std::vector<std::string>& scopes) {
+  const std::string scope =
+      scopes.empty() ? absl::StrCat("repository:", repository, ":pull")
+                     : absl::StrJoin(scopes, " ");
+  if (scopes.empty()) {
+    request.headers.emplace_back("Accept", std::string(kManifestAccept));
+  }
   const size_t auth_header = request.headers.size();
 
   std::optional<AuthState> known;
@@ -699,6 +715,41 @@ RegistryClientOptions RegistryClientOptions::FromConfig(const Config& config) {
   options.token_cache_bytes = config.limits.token_cache_bytes;
   options.auth_registries = config.limits.auth_registries;
   return options;
+}
+
+absl::StatusOr<HttpResponse> DistributionClient::SendToRepository(
+    const std::string& registry, const std::string& repository,
+    HttpRequest request, const std::vector<std::string>& scopes,
+    const Credentials* credentials) {
+  const RegistryEndpoint ep = EndpointFor(registry, options_.registries);
+  HttpRequest prepared = NewRequest(ep, std::move(request.method),
+                                    absl::StartsWith(request.url, "/")
+                                        ? absl::StrCat(ep.base_url, request.url)
+                                        : std::move(request.url));
+  prepared.headers = std::move(request.headers);
+  prepared.body = std::move(request.body);
+  prepared.max_body_bytes = request.max_body_bytes;
+  prepared.timeout = std::max(prepared.timeout, request.timeout);
+  Counters counters;
+  if (UrlOrigin(prepared.url) != UrlOrigin(ep.base_url)) {
+    // Blob storage the registry sent us to: no credentials go there.
+    absl::StatusOr<HttpResponse> response = Exchange(prepared);
+    if (!response.ok()) return TransportError(ep, response.status());
+    return response;
+  }
+  return Send(ep, repository, std::move(prepared),
+              CredentialsFor(ep, credentials), &counters,
+              scopes.empty() ? std::vector<std::string>{absl::StrCat(
+                                   "repository:", repository, ":pull")}
+                             : scopes);
+}
+
+absl::Status RegistryStatusError(absl::string_view registry,
+                                 absl::string_view what, int status,
+                                 bool had_credentials) {
+  RegistryEndpoint ep;
+  ep.registry = std::string(registry);
+  return StatusError(ep, what, status, had_credentials);
 }
 
 absl::StatusOr<std::unique_ptr<RegistryClient>> NewRegistryClient(

@@ -41,6 +41,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -126,7 +127,28 @@ class RegistryClient {
   [[nodiscard]] virtual absl::StatusOr<std::shared_ptr<const CachedDocument>>
   FetchByDigest(const Reference& reference, absl::string_view digest,
                 const Credentials* credentials) = 0;
+
+  // One request to `repository` of `registry`, with the same credentials,
+  // token dance and rules as Resolve, for what Resolve does not cover
+  // (publishing: blob uploads and mounts, manifest PUTs). `request.url` is a
+  // path ("/v2/…"), resolved against the registry's endpoint, or an absolute
+  // URL (an upload's Location): on another origin it is sent without
+  // credentials. `scopes` are the token scopes the request needs
+  // ("repository:a/b:pull,push", one per repository). Only transport
+  // failures are errors; the caller reads the status. Timeouts and TLS
+  // settings are the client's unless `request` sets a longer timeout.
+  [[nodiscard]] virtual absl::StatusOr<HttpResponse> SendToRepository(
+      const std::string& registry, const std::string& repository,
+      HttpRequest request, const std::vector<std::string>& scopes,
+      const Credentials* credentials) = 0;
 };
+
+// Reads `response` as a registry error for `what` ("blob upload to
+// repository x/y"): the code for its status and a message naming the
+// registry, without echoing the body.
+absl::Status RegistryStatusError(absl::string_view registry,
+                                 absl::string_view what, int status,
+                                 bool had_credentials);
 
 // InvalidArgument when the Docker config.json exists but cannot be read.
 [[nodiscard]] absl::StatusOr<std::unique_ptr<RegistryClient>> NewRegistryClient(
