@@ -52,8 +52,16 @@ absl::StatusOr<std::unique_ptr<const Selector>> Selector::Create(
   absl::StatusOr<std::unique_ptr<const Vocabulary>> vocabulary =
       Vocabulary::Create(rules);
   if (!vocabulary.ok()) return vocabulary.status();
+  const Vocabulary& shared = **vocabulary;
   return std::unique_ptr<const Selector>(
-      new Selector(*std::move(vocabulary), node, policy));
+      new Selector(*std::move(vocabulary), shared, node, policy));
+}
+
+std::unique_ptr<const Selector> Selector::CreateWithVocabulary(
+    const NodeProfile& node, const Vocabulary& vocabulary,
+    NoMatchPolicy policy) {
+  return std::unique_ptr<const Selector>(
+      new Selector(nullptr, vocabulary, node, policy));
 }
 
 Selection Selector::Select(const ParsedIndex& index) const {

@@ -83,6 +83,11 @@ class Selector {
  public:
   [[nodiscard]] static absl::StatusOr<std::unique_ptr<const Selector>> Create(
       const NodeProfile& node, const FeatureRules& rules, NoMatchPolicy policy);
+  // With a vocabulary made once and shared by many selectors (one per node
+  // profile); `vocabulary` must outlive the Selector.
+  static std::unique_ptr<const Selector> CreateWithVocabulary(
+      const NodeProfile& node, const Vocabulary& vocabulary,
+      NoMatchPolicy policy);
 
   Selection Select(const ParsedIndex& index) const;
 
@@ -91,13 +96,16 @@ class Selector {
   NoMatchPolicy policy() const { return policy_; }
 
  private:
-  Selector(std::unique_ptr<const Vocabulary> vocabulary,
-           const NodeProfile& node, NoMatchPolicy policy)
-      : vocabulary_(std::move(vocabulary)),
-        node_(node, *vocabulary_),
+  Selector(std::unique_ptr<const Vocabulary> owned_vocabulary,
+           const Vocabulary& vocabulary, const NodeProfile& node,
+           NoMatchPolicy policy)
+      : owned_vocabulary_(std::move(owned_vocabulary)),
+        vocabulary_(&vocabulary),
+        node_(node, vocabulary),
         policy_(policy) {}
 
-  std::unique_ptr<const Vocabulary> vocabulary_;
+  std::unique_ptr<const Vocabulary> owned_vocabulary_;  // null when shared
+  const Vocabulary* vocabulary_;
   NodeClosure node_;
   NoMatchPolicy policy_;
 };
