@@ -35,6 +35,7 @@ Command VersionCommand();
 Command DoctorCommand();
 Command PkiCommand();
 Command VocabularyCommand();
+Command IndexCommand();
 
 // The doctor's view of this node from the command line's flags
 // (--containerd-config, --containerd-bin, --kubelet-config), shared by
