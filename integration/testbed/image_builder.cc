@@ -2,12 +2,16 @@
 
 #include <zlib.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "httplib.h"
+#include "integration/testbed/subprocess.h"
 #include "nlohmann/json.hpp"
 #include "resolver/registry/digest.h"
 
@@ -17,7 +21,6 @@ namespace {
 constexpr char kLayerType[] = "application/vnd.oci.image.layer.v1.tar+gzip";
 constexpr char kConfigType[] = "application/vnd.oci.image.config.v1+json";
 constexpr char kManifestType[] = "application/vnd.oci.image.manifest.v1+json";
-constexpr char kIndexType[] = "application/vnd.oci.image.index.v1+json";
 
 void TarHeader(std::string* out, const std::string& name, uint64_t size,
                char type) {
@@ -162,71 +165,123 @@ const PushedBuild* PushedImage::FindByConfig(const std::string& digest) const {
   return nullptr;
 }
 
+absl::StatusOr<PushedBuild> PushBuildImage(const std::string& host_port,
+                                           const std::string& repository,
+                                           const std::string& tag,
+                                           const BuildSpec& build) {
+  Pusher pusher(host_port, repository);
+  std::vector<std::pair<std::string, std::string>> files = {
+      {"etc/variant", build.name + "\n"}};
+  if (build.payload_bytes > 0) {
+    files.emplace_back("payload.bin", Payload(build.name, build.payload_bytes));
+  }
+  const std::string tar = MakeTar(files);
+  const std::string layer = Gzip(tar);
+  nlohmann::json config = {
+      {"architecture", build.architecture},
+      {"os", build.os},
+      {"config",
+       {{"Env", {"NODEFIT_BUILD=" + build.name}}, {"Cmd", {"/bin/sh"}}}},
+      {"rootfs", {{"type", "layers"}, {"diff_ids", {Sha256Digest(tar)}}}}};
+  if (!build.variant.empty()) config["variant"] = build.variant;
+  const std::string config_body = config.dump();
+  if (absl::Status s = pusher.Blob(layer); !s.ok()) return s;
+  if (absl::Status s = pusher.Blob(config_body); !s.ok()) return s;
+  const std::string manifest = nlohmann::json{
+      {"schemaVersion", 2},
+      {"mediaType", kManifestType},
+      {"config",
+       {{"mediaType", kConfigType},
+        {"digest", Sha256Digest(config_body)},
+        {"size", config_body.size()}}},
+      {"layers",
+       {{{"mediaType", kLayerType},
+         {"digest", Sha256Digest(layer)},
+         {"size", layer.size()}}}}}.dump();
+  if (absl::Status s = pusher.Manifest(tag, manifest, kManifestType); !s.ok()) {
+    return s;
+  }
+  return PushedBuild{build.name, Sha256Digest(manifest),
+                     Sha256Digest(config_body), layer.size()};
+}
+
+std::string IndexSpecFor(const std::string& target,
+                         const std::vector<std::string>& sources,
+                         const std::vector<BuildSpec>& builds) {
+  nlohmann::json manifests = nlohmann::json::array();
+  for (size_t i = 0; i < builds.size(); ++i) {
+    nlohmann::json platform = {{"architecture", builds[i].architecture},
+                               {"os", builds[i].os}};
+    if (!builds[i].variant.empty()) platform["variant"] = builds[i].variant;
+    if (!builds[i].features.empty()) platform["features"] = builds[i].features;
+    manifests.push_back({{"image", sources[i]}, {"platform", platform}});
+  }
+  // JSON is the spec's other spelling; YAML specs are tested on their own.
+  return nlohmann::json{{"image", target}, {"manifests", manifests}}.dump(2);
+}
+
+absl::StatusOr<CreatedIndexFile> CreateIndexWithNodefit(
+    const std::string& spec, const std::string& target,
+    const nlohmann::json& config, const std::vector<std::string>& extra_args) {
+  char dir_template[] = "/tmp/nodefit-index-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) {
+    return absl::InternalError("mkdtemp for the index spec");
+  }
+  const std::string dir = dir_template;
+  const std::string spec_path = dir + "/spec.yaml";
+  const std::string config_path = dir + "/config.json";
+  const std::string output = dir + "/index.json";
+  std::ofstream(spec_path) << spec;
+  std::ofstream(config_path) << config.dump();
+  std::vector<std::string> argv = {
+      "env",          "DOCKER_CONFIG=/nonexistent/nodefit-testbed",
+      NODEFIT_BINARY, "index",
+      "create",       spec_path,
+      "--output",     output,
+      "--config",     config_path};
+  if (!target.empty()) {
+    argv.push_back("--push");
+    argv.push_back(target);
+  }
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  absl::StatusOr<std::string> ran = RunCommand(argv, absl::Minutes(10));
+  CreatedIndexFile created{ReadFileOrEmpty(output), ran.ok() ? *ran : ""};
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  if (!ran.ok()) return ran.status();
+  if (created.index.empty()) {
+    return absl::InternalError(
+        absl::StrCat("nodefit index create wrote no --output: ", *ran));
+  }
+  return created;
+}
+
 absl::StatusOr<PushedImage> PushMultiBuildImage(
     const std::string& host_port, const std::string& repository,
     const std::string& tag, const std::vector<BuildSpec>& builds) {
-  Pusher pusher(host_port, repository);
+  // As publishers do: each build is an image of its own (here, in a
+  // repository beside the index's), and `nodefit index create` assembles
+  // the index, mounting their blobs.
+  const std::string builds_repository = repository + "-builds";
   PushedImage image;
   image.repository = repository;
   image.tag = tag;
-  nlohmann::json manifests = nlohmann::json::array();
+  std::vector<std::string> sources;
   for (const BuildSpec& build : builds) {
-    std::vector<std::pair<std::string, std::string>> files = {
-        {"etc/variant", build.name + "\n"}};
-    if (build.payload_bytes > 0) {
-      files.emplace_back("payload.bin",
-                         Payload(build.name, build.payload_bytes));
-    }
-    const std::string tar = MakeTar(files);
-    const std::string layer = Gzip(tar);
-    nlohmann::json config = {
-        {"architecture", build.architecture},
-        {"os", build.os},
-        {"config",
-         {{"Env", {"NODEFIT_BUILD=" + build.name}}, {"Cmd", {"/bin/sh"}}}},
-        {"rootfs", {{"type", "layers"}, {"diff_ids", {Sha256Digest(tar)}}}}};
-    if (!build.variant.empty()) config["variant"] = build.variant;
-    const std::string config_body = config.dump();
-    if (absl::Status s = pusher.Blob(layer); !s.ok()) return s;
-    if (absl::Status s = pusher.Blob(config_body); !s.ok()) return s;
-    const std::string manifest = nlohmann::json{
-        {"schemaVersion", 2},
-        {"mediaType", kManifestType},
-        {"config",
-         {{"mediaType", kConfigType},
-          {"digest", Sha256Digest(config_body)},
-          {"size", config_body.size()}}},
-        {"layers",
-         {{{"mediaType", kLayerType},
-           {"digest", Sha256Digest(layer)},
-           {"size", layer.size()}}}}}.dump();
-    const std::string manifest_digest = Sha256Digest(manifest);
-    if (absl::Status s =
-            pusher.Manifest(manifest_digest, manifest, kManifestType);
-        !s.ok()) {
-      return s;
-    }
-    nlohmann::json platform = {{"architecture", build.architecture},
-                               {"os", build.os}};
-    if (!build.variant.empty()) platform["variant"] = build.variant;
-    if (!build.features.empty()) platform["features"] = build.features;
-    manifests.push_back({{"mediaType", kManifestType},
-                         {"digest", manifest_digest},
-                         {"size", manifest.size()},
-                         {"platform", platform}});
-    image.builds.push_back(
-        {build.name, manifest_digest, Sha256Digest(config_body), layer.size()});
+    const std::string build_tag = absl::StrCat(tag, "-", build.name);
+    absl::StatusOr<PushedBuild> pushed =
+        PushBuildImage(host_port, builds_repository, build_tag, build);
+    if (!pushed.ok()) return pushed.status();
+    image.builds.push_back(*std::move(pushed));
+    sources.push_back(
+        absl::StrCat(host_port, "/", builds_repository, ":", build_tag));
   }
-  image.index_body = nlohmann::json{
-      {"schemaVersion", 2},
-      {"mediaType", kIndexType},
-      {"manifests",
-       manifests}}.dump();
+  const std::string target = absl::StrCat(host_port, "/", repository, ":", tag);
+  absl::StatusOr<CreatedIndexFile> created = CreateIndexWithNodefit(
+      IndexSpecFor(target, sources, builds), target, nlohmann::json::object());
+  if (!created.ok()) return created.status();
+  image.index_body = std::move(created->index);
   image.index_digest = Sha256Digest(image.index_body);
-  if (absl::Status s = pusher.Manifest(tag, image.index_body, kIndexType);
-      !s.ok()) {
-    return s;
-  }
   return image;
 }
 

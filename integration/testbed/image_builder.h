@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
 
 namespace nodefit::testbed {
 
@@ -45,8 +46,34 @@ struct PushedImage {
   const PushedBuild* FindByConfig(const std::string& digest) const;
 };
 
-// Pushes every build and an OCI index tagged `tag` to a plain-http registry
-// at `host_port` ("127.0.0.1:5000").
+// Pushes one build as an image of its own (an OCI image manifest) tagged
+// `tag` in `repository` of the plain-http registry at `host_port`.
+[[nodiscard]] absl::StatusOr<PushedBuild> PushBuildImage(
+    const std::string& host_port, const std::string& repository,
+    const std::string& tag, const BuildSpec& build);
+// An index spec (nodefit index create's input, here as JSON) naming
+// `target` and one entry per build, from `sources` (references), with each
+// build's platform and features.
+std::string IndexSpecFor(const std::string& target,
+                         const std::vector<std::string>& sources,
+                         const std::vector<BuildSpec>& builds);
+// What `nodefit index create` wrote: the index (--output) and its own
+// output (stdout and stderr).
+struct CreatedIndexFile {
+  std::string index;
+  std::string output;
+};
+// Runs the real `nodefit index create SPEC --push TARGET --output FILE
+// --config CONFIG EXTRA...` (TARGET empty: no --push); an error when it
+// fails, with its output.
+[[nodiscard]] absl::StatusOr<CreatedIndexFile> CreateIndexWithNodefit(
+    const std::string& spec, const std::string& target,
+    const nlohmann::json& config,
+    const std::vector<std::string>& extra_args = {});
+// Pushes every build (as images of their own in `repository`-builds, tagged
+// `tag`-<name>) to a plain-http registry at `host_port`
+// ("127.0.0.1:5000"), then the index tagged `tag` made from them by
+// `nodefit index create`.
 [[nodiscard]] absl::StatusOr<PushedImage> PushMultiBuildImage(
     const std::string& host_port, const std::string& repository,
     const std::string& tag, const std::vector<BuildSpec>& builds);

@@ -86,13 +86,17 @@ std::string RegistryServer::url() const {
 }
 
 int RegistryServer::CountRequests(const std::string& method,
-                                  const std::string& uri_part) const {
+                                  const std::string& uri_part,
+                                  int status) const {
   int count = 0;
   for (absl::string_view line : absl::StrSplit(log(), '\n')) {
     if (absl::StrContains(line, "msg=\"response completed\"") &&
         absl::StrContains(line,
                           absl::StrCat("http.request.method=", method, " ")) &&
-        absl::StrContains(line, uri_part)) {
+        absl::StrContains(line, uri_part) &&
+        (status == 0 ||
+         absl::StrContains(
+             line, absl::StrCat("http.response.status=", status, " ")))) {
       ++count;
     }
   }

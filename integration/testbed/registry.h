@@ -40,9 +40,10 @@ class RegistryServer {
   std::string url() const;        // "http(s)://127.0.0.1:PORT"
   std::string log() const { return ReadFileOrEmpty(process_->log_path()); }
   // Count of "response completed" log lines for `method` and a URI
-  // containing `uri_part`: what the registry itself saw.
-  int CountRequests(const std::string& method,
-                    const std::string& uri_part) const;
+  // containing `uri_part` (answered with `status`, unless 0): what the
+  // registry itself saw.
+  int CountRequests(const std::string& method, const std::string& uri_part,
+                    int status = 0) const;
   void Stop() { process_->Stop(); }
 
  private:

@@ -63,8 +63,11 @@ absl::StatusOr<std::unique_ptr<TokenServer>> TokenServer::Start(
       res.status = 400;
       return;
     }
-    absl::StatusOr<std::string> jwt =
-        self->Sign(subject, req.get_param_value("scope"));
+    std::vector<std::string> scopes;
+    for (size_t i = 0; i < req.get_param_value_count("scope"); ++i) {
+      scopes.push_back(req.get_param_value("scope", i));
+    }
+    absl::StatusOr<std::string> jwt = self->Sign(subject, scopes);
     if (!jwt.ok()) {
       res.status = 500;
       return;
@@ -80,15 +83,18 @@ absl::StatusOr<std::unique_ptr<TokenServer>> TokenServer::Start(
 
 TokenServer::~TokenServer() { server_.Stop(); }
 
-absl::StatusOr<std::string> TokenServer::Sign(const std::string& subject,
-                                              const std::string& scope) const {
+absl::StatusOr<std::string> TokenServer::Sign(
+    const std::string& subject, const std::vector<std::string>& scopes) const {
   nlohmann::json access = nlohmann::json::array();
-  // "repository:cv/tf:pull" -> one access entry.
-  std::vector<std::string> parts = absl::StrSplit(scope, ':');
-  if (parts.size() == 3) {
-    access.push_back({{"type", parts[0]},
-                      {"name", parts[1]},
-                      {"actions", absl::StrSplit(parts[2], ',')}});
+  // "repository:cv/tf:pull,push" -> one access entry per scope parameter (a
+  // mount asks for two: push on the target, pull on the source).
+  for (const std::string& scope : scopes) {
+    std::vector<std::string> parts = absl::StrSplit(scope, ':');
+    if (parts.size() == 3) {
+      access.push_back({{"type", parts[0]},
+                        {"name", parts[1]},
+                        {"actions", absl::StrSplit(parts[2], ',')}});
+    }
   }
   const int64_t now = absl::ToUnixSeconds(absl::Now());
   const std::string header = nlohmann::json{

@@ -2,14 +2,15 @@
 // {"token": <JWT>, "expires_in": N} with an RS256 JWT whose x5c header
 // carries the signing certificate, which docker-registry (auth: token,
 // rootcertbundle = that certificate) verifies. It grants exactly the
-// requested pull scope, requires Basic credentials when configured, and
-// counts the requests it gets.
+// requested scopes (one per scope parameter: pull, or pull,push), requires
+// Basic credentials when configured, and counts the requests it gets.
 #ifndef NODEFIT_INTEGRATION_TESTBED_TOKEN_SERVER_H_
 #define NODEFIT_INTEGRATION_TESTBED_TOKEN_SERVER_H_
 
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tests/http_test_server.h"
@@ -39,8 +40,8 @@ class TokenServer {
  private:
   explicit TokenServer(TokenServerOptions options)
       : options_(std::move(options)) {}
-  absl::StatusOr<std::string> Sign(const std::string& subject,
-                                   const std::string& scope) const;
+  absl::StatusOr<std::string> Sign(
+      const std::string& subject, const std::vector<std::string>& scopes) const;
 
   TokenServerOptions options_;
   std::string key_pem_text_;
