@@ -32,8 +32,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<nodefit::MatrixProfile> profiles =
       nodefit::BuiltInMatrixProfiles();
   profiles.resize(3);
-  const absl::StatusOr<nodefit::Matrix> matrix = nodefit::BuildMatrix(
-      *index, profiles, {}, nodefit::NoMatchPolicy::kFail);
+  const absl::StatusOr<nodefit::Matrix> matrix =
+      nodefit::BuildMatrix(*index, profiles, {}, nodefit::NoMatchPolicy::kFail);
   NODEFIT_FUZZ_CHECK(matrix.ok());
   const std::string html = nodefit::MatrixToHtml(*matrix, "fuzz");
   NODEFIT_FUZZ_CHECK(!absl::StrContains(html, "<script"));

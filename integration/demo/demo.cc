@@ -63,7 +63,8 @@ int Fail(const std::string& what, const absl::Status& status) {
 }
 
 int Run(const std::string& dir, const std::string& nodefit) {
-  std::cerr << "starting docker-registry, pushing a 5-build image...\n";
+  std::cerr << "starting docker-registry, pushing 5 builds and their index "
+               "(made by `nodefit index create`)...\n";
   testbed::RegistryOptions registry_options;
   registry_options.storage_dir = dir + "/storage";
   registry_options.work_dir = dir;
