@@ -104,7 +104,8 @@ TEST(IndexBinaryTest, MatrixFormatsAndBadInput) {
                     dir.Write("bad.nodes", "linux/amd64\nx = linux/\n"),
                     "--config", config});
   EXPECT_EQ(bad_nodes.exit_code, 2);
-  EXPECT_THAT(bad_nodes.err, HasSubstr("bad.nodes:2: \"x = linux/\""));
+  EXPECT_THAT(bad_nodes.err,
+              HasSubstr("bad.nodes:2: invalid platform \"linux/\""));
   const testing::RunResult not_index =
       testing::Run({NODEFIT_BINARY, "index", "lint",
                     dir.Write("x.json", "{\"a\": ["), "--config", config});
