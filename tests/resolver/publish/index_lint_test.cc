@@ -11,6 +11,7 @@
 #include "resolver/select/index.h"
 #include "resolver/select/platform.h"
 #include "resolver/select/vocabulary.h"
+#include "tests/resolver/publish/index_builders.h"
 #include "tests/test_util.h"
 
 namespace nodefit {
@@ -21,34 +22,9 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-std::string D(int n) {
-  std::string hex = std::to_string(n);
-  return "sha256:" + std::string(64 - hex.size(), '0') + hex;
-}
-
-// An image entry for "os/arch[/variant]" with platform.features.
-nlohmann::json Entry(int n, const std::string& platform,
-                     const std::vector<std::string>& features = {}) {
-  const Platform p = *ParsePlatform(platform);
-  nlohmann::json j = {{"os", p.os}, {"architecture", p.architecture}};
-  if (std::count(platform.begin(), platform.end(), '/') == 2) {
-    j["variant"] = p.variant;
-  }
-  if (!features.empty()) j["features"] = features;
-  return {{"mediaType", std::string(kOciManifestType)},
-          {"digest", D(n)},
-          {"size", 100 + n},
-          {"platform", j}};
-}
-
-ParsedIndex Index(const std::vector<nlohmann::json>& entries) {
-  const nlohmann::json doc = {{"schemaVersion", 2},
-                              {"mediaType", std::string(kOciIndexType)},
-                              {"manifests", entries}};
-  absl::StatusOr<ParsedIndex> index = ParseIndex(doc.dump());
-  EXPECT_TRUE(index.ok()) << index.status();
-  return *std::move(index);
-}
+using ::nodefit::testing::D;
+using ::nodefit::testing::Entry;
+using ::nodefit::testing::Index;
 
 LintReport Lint(const std::vector<nlohmann::json>& entries) {
   return LintIndex(Index(entries), Vocabulary::BuiltIn());

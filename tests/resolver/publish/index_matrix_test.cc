@@ -9,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "resolver/select/platform.h"
+#include "tests/resolver/publish/index_builders.h"
 #include "tests/test_util.h"
 
 namespace nodefit {
@@ -18,30 +19,9 @@ using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string D(int n) {
-  std::string hex = std::to_string(n);
-  return "sha256:" + std::string(64 - hex.size(), '0') + hex;
-}
-
-nlohmann::json Entry(int n, const std::string& platform,
-                     const std::vector<std::string>& features = {}) {
-  const Platform p = *ParsePlatform(platform);
-  nlohmann::json j = {{"os", p.os}, {"architecture", p.architecture}};
-  if (!features.empty()) j["features"] = features;
-  return {{"mediaType", std::string(kOciManifestType)},
-          {"digest", D(n)},
-          {"size", 100 + n},
-          {"platform", j}};
-}
-
-ParsedIndex Index(const std::vector<nlohmann::json>& entries) {
-  const nlohmann::json doc = {{"schemaVersion", 2},
-                              {"mediaType", std::string(kOciIndexType)},
-                              {"manifests", entries}};
-  absl::StatusOr<ParsedIndex> index = ParseIndex(doc.dump());
-  EXPECT_TRUE(index.ok()) << index.status();
-  return *std::move(index);
-}
+using ::nodefit::testing::D;
+using ::nodefit::testing::Entry;
+using ::nodefit::testing::Index;
 
 MatrixProfile Profile(const std::string& name, const std::string& spec) {
   const PlatformSpec parsed = *ParsePlatformSpec(spec);
