@@ -329,6 +329,41 @@ TEST_F(IndexCreateTest, AnIndexAsSourceGivesItsEntryForThePlatform) {
   EXPECT_EQ(Served("mine/app", "3").first, "");
 }
 
+// lint and matrix read a pushed index by reference as they read its file.
+TEST_F(IndexCreateTest, LintAndMatrixReadThePushedIndexByReference) {
+  const std::string host = plain_->host_port();
+  const std::string ref = absl::StrCat(host, "/qnib/cv-tf-read:1");
+  absl::StatusOr<testbed::CreatedIndexFile> created =
+      testbed::CreateIndexWithNodefit(SeedSpec(host, "qnib/cv-tf-read:1"), ref,
+                                      nlohmann::json::object());
+  ASSERT_TRUE(created.ok()) << created.status();
+  testing::TempDir dir;
+  const std::string file = dir.Write("index.json", created->index);
+  const std::string config = dir.Write("config.json", "{}");
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{
+           {"lint"}, {"lint", "--json"}, {"matrix", "--format", "json"}}) {
+    SCOPED_TRACE(absl::StrJoin(args, " "));
+    std::vector<std::string> by_ref = {NODEFIT_BINARY, "index", args[0], ref,
+                                       "--config",     config};
+    std::vector<std::string> by_file = {NODEFIT_BINARY, "index",    args[0],
+                                        file,           "--config", config};
+    by_ref.insert(by_ref.end(), args.begin() + 1, args.end());
+    by_file.insert(by_file.end(), args.begin() + 1, args.end());
+    const testing::RunResult from_registry = testing::Run(by_ref);
+    const testing::RunResult from_file = testing::Run(by_file);
+    EXPECT_EQ(from_registry.exit_code, from_file.exit_code)
+        << from_registry.err;
+    EXPECT_LE(from_registry.exit_code, 1) << from_registry.out;
+    EXPECT_EQ(from_registry.out, from_file.out);
+  }
+  const testing::RunResult missing =
+      testing::Run({NODEFIT_BINARY, "index", "lint",
+                    absl::StrCat(host, "/qnib/none:1"), "--config", config});
+  EXPECT_EQ(missing.exit_code, 4);
+  EXPECT_THAT(missing.err, HasSubstr("404 from " + host));
+}
+
 // Must show 1's last part: containerd, pulling the pushed index through
 // nodefit, gets the build each profile should get.
 TEST_F(IndexCreateTest, ContainerdPullsThroughNodefitTheBuildOfEachProfile) {
