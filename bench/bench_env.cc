@@ -82,9 +82,7 @@ absl::StatusOr<testbed::ContainerdServer*> BenchEnv::ContainerdWithImages(
     image_refs_.push_back(absl::StrCat(host, "/bench/many:", tag));
   }
   const std::string certs = SubDir("certs-base");
-  std::filesystem::create_directories(absl::StrCat(certs, "/", host));
-  std::ofstream(absl::StrCat(certs, "/", host, "/hosts.toml"))
-      << "server = \"" << (*registry)->url() << "\"\n";
+  (*registry)->WriteHostsToml(certs);
   absl::StatusOr<std::unique_ptr<testbed::ContainerdServer>> c =
       testbed::ContainerdServer::Start({SubDir("ctd-base"), certs});
   if (!c.ok()) return c.status();

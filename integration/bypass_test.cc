@@ -63,9 +63,7 @@ TEST(BypassTest, AConfigPathListOnTheTransferServiceGoesAroundNodefit) {
   const std::string certs = dir + "/certs.d";
   const std::string docker_certs = dir + "/docker-certs.d";
   for (const std::string& d : {certs, docker_certs}) {
-    std::filesystem::create_directories(d + "/" + host);
-    std::ofstream(d + "/" + host + "/hosts.toml")
-        << "server = \"" << (*registry)->url() << "\"\n";
+    (*registry)->WriteHostsToml(d);
   }
   std::filesystem::create_directories(dir + "/ctd");
   absl::StatusOr<std::unique_ptr<testbed::ContainerdServer>> containerd =

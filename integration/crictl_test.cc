@@ -59,10 +59,7 @@ class CrictlTest : public ::testing::Test {
     ASSERT_TRUE(r.ok()) << r.status();
     basic_ = r->release();
     for (const testbed::RegistryServer* reg : {registry_, basic_}) {
-      const std::string reg_dir = d + "/certs/" + reg->host_port();
-      std::filesystem::create_directories(reg_dir);
-      std::ofstream(reg_dir + "/hosts.toml")
-          << "server = \"" << reg->url() << "\"\n";
+      reg->WriteHostsToml(d + "/certs");
     }
     std::filesystem::create_directories(d + "/ctd");
     absl::StatusOr<std::unique_ptr<testbed::ContainerdServer>> containerd =

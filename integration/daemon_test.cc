@@ -209,9 +209,7 @@ TEST_F(DaemonTest, SighupReloadsAndABrokenConfigKeepsTheOldOne) {
 
 TEST_F(DaemonTest, SigtermFinishesAPullInFlightAndRemovesTheSocket) {
   const std::string certs = *dir_ + "/certs";
-  std::filesystem::create_directories(certs + "/" + registry_->host_port());
-  std::ofstream(certs + "/" + registry_->host_port() + "/hosts.toml")
-      << "server = \"" << registry_->url() << "\"\n";
+  registry_->WriteHostsToml(certs);
   std::filesystem::create_directories(*dir_ + "/ctd");
   absl::StatusOr<std::unique_ptr<testbed::ContainerdServer>> containerd =
       testbed::ContainerdServer::Start({*dir_ + "/ctd", certs});

@@ -400,10 +400,7 @@ TEST_F(IndexCreateTest, ContainerdPullsThroughNodefitTheBuildOfEachProfile) {
                                         {"on_no_match", "fail"}});
     ASSERT_TRUE(nodefit.ok()) << nodefit.status();
     const std::string certs = *dir_ + "/certs-" + c.node;
-    const std::string registry_dir = certs + "/" + host;
-    std::filesystem::create_directories(registry_dir);
-    std::ofstream(registry_dir + "/hosts.toml")
-        << "server = \"" << plain_->url() << "\"\n";
+    plain_->WriteHostsToml(certs);
     ASSERT_TRUE(testbed::RunCommand((*nodefit)->HostsInstall(certs)).ok());
     const std::string ns = "node-" + c.node;
     absl::StatusOr<std::string> pulled = (*containerd)->Pull(ns, ref, certs);

@@ -89,10 +89,7 @@ class SecurityTest : public ::testing::Test {
     private_ = r->release();
 
     for (const testbed::RegistryServer* reg : {registry_, private_}) {
-      const std::string reg_dir = d + "/certs/" + reg->host_port();
-      std::filesystem::create_directories(reg_dir);
-      std::ofstream(reg_dir + "/hosts.toml")
-          << "server = \"" << reg->url() << "\"\n";
+      reg->WriteHostsToml(d + "/certs");
     }
     std::filesystem::create_directories(d + "/ctd");
     absl::StatusOr<std::unique_ptr<testbed::ContainerdServer>> c =

@@ -79,9 +79,7 @@ int Run(const std::string& dir, const std::string& nodefit) {
 
   // containerd's own hosts.toml tree: the registry, plain http.
   const std::string plain_certs = dir + "/certs-plain";
-  std::filesystem::create_directories(plain_certs + "/" + host);
-  std::ofstream(plain_certs + "/" + host + "/hosts.toml")
-      << "server = \"" << (*registry)->url() << "\"\n";
+  (*registry)->WriteHostsToml(plain_certs);
 
   std::cerr << "starting containerd...\n";
   std::filesystem::create_directories(dir + "/ctd");

@@ -103,4 +103,11 @@ int RegistryServer::CountRequests(const std::string& method,
   return count;
 }
 
+std::string RegistryServer::WriteHostsToml(const std::string& certs_dir) const {
+  const std::string dir = absl::StrCat(certs_dir, "/", host_port());
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/hosts.toml") << "server = \"" << url() << "\"\n";
+  return dir;
+}
+
 }  // namespace nodefit::testbed

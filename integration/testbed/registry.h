@@ -39,6 +39,10 @@ class RegistryServer {
   std::string host_port() const;  // "127.0.0.1:PORT"
   std::string url() const;        // "http(s)://127.0.0.1:PORT"
   std::string log() const { return ReadFileOrEmpty(process_->log_path()); }
+  // Writes `certs_dir`/HOST:PORT/hosts.toml naming this registry as the
+  // server: containerd's own configuration, as a node has it before
+  // nodefit. Returns the directory it wrote into.
+  std::string WriteHostsToml(const std::string& certs_dir) const;
   // Count of "response completed" log lines for `method` and a URI
   // containing `uri_part` (answered with `status`, unless 0): what the
   // registry itself saw.
