@@ -76,13 +76,10 @@ class AttackTest : public ::testing::Test {
                     {{"generic", "linux", "amd64", "", {}, 0},
                      {"skylake", "linux", "amd64", "", {"skylake"}, 0}})
                     .ok());
-    absl::StatusOr<std::string> htpasswd =
-        testbed::MakeHtpasswd(d, "node", "node-registry-password");
-    ASSERT_TRUE(htpasswd.ok()) << htpasswd.status();
     testbed::RegistryOptions basic = plain;
     basic.name = "private";
-    basic.htpasswd = *htpasswd;
-    r = testbed::RegistryServer::Start(basic);
+    r = testbed::StartBasicAuthRegistry(basic, "node",
+                                        "node-registry-password");
     ASSERT_TRUE(r.ok()) << r.status();
     private_ = r->release();
     absl::StatusOr<std::unique_ptr<testbed::NodefitProcess>> n =

@@ -15,7 +15,6 @@
 #include "integration/testbed/cri_client.h"
 #include "integration/testbed/image_builder.h"
 #include "integration/testbed/nodefit_process.h"
-#include "integration/testbed/pki.h"
 #include "integration/testbed/registry.h"
 
 namespace nodefit {
@@ -60,13 +59,9 @@ class CriFaceIntegrationTest : public ::testing::Test {
                     .ok());
 
     // The same storage behind htpasswd Basic auth.
-    absl::StatusOr<std::string> htpasswd =
-        testbed::MakeHtpasswd(d, "kube", "kubelet-secret");
-    ASSERT_TRUE(htpasswd.ok()) << htpasswd.status();
     testbed::RegistryOptions basic = plain;
     basic.name = "basic";
-    basic.htpasswd = *htpasswd;
-    r = testbed::RegistryServer::Start(basic);
+    r = testbed::StartBasicAuthRegistry(basic, "kube", "kubelet-secret");
     ASSERT_TRUE(r.ok()) << r.status();
     basic_ = r->release();
 

@@ -16,7 +16,6 @@
 #include "integration/testbed/containerd.h"
 #include "integration/testbed/image_builder.h"
 #include "integration/testbed/nodefit_process.h"
-#include "integration/testbed/pki.h"
 #include "integration/testbed/registry.h"
 #include "nlohmann/json.hpp"
 
@@ -49,13 +48,9 @@ class CrictlTest : public ::testing::Test {
         registry_->host_port(), "cv/tf", "latest", testbed::SeedBuilds());
     ASSERT_TRUE(tf.ok()) << tf.status();
     tf_ = new testbed::PushedImage(*tf);
-    absl::StatusOr<std::string> htpasswd =
-        testbed::MakeHtpasswd(d, "kube", "kubelet-secret");
-    ASSERT_TRUE(htpasswd.ok()) << htpasswd.status();
     testbed::RegistryOptions basic = plain;
     basic.name = "basic";
-    basic.htpasswd = *htpasswd;
-    r = testbed::RegistryServer::Start(basic);
+    r = testbed::StartBasicAuthRegistry(basic, "kube", "kubelet-secret");
     ASSERT_TRUE(r.ok()) << r.status();
     basic_ = r->release();
     for (const testbed::RegistryServer* reg : {registry_, basic_}) {

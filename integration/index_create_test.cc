@@ -20,7 +20,6 @@
 #include "integration/testbed/containerd.h"
 #include "integration/testbed/image_builder.h"
 #include "integration/testbed/nodefit_process.h"
-#include "integration/testbed/pki.h"
 #include "integration/testbed/registry.h"
 #include "integration/testbed/token_server.h"
 #include "nlohmann/json.hpp"
@@ -79,7 +78,7 @@ class IndexCreateTest : public ::testing::Test {
     dir_ = new std::string(testbed::ShortTempDir());
     const std::string& d = *dir_;
     const std::string storage = d + "/storage";
-    plain_ = StartRegistry(storage, "plain", [](testbed::RegistryOptions&) {});
+    plain_ = Keep(testbed::RegistryServer::Start(Options(storage, "plain")));
     ASSERT_NE(plain_, nullptr);
     for (const SeedSource& s : SeedSources()) {
       const size_t colon = s.image.find(':');
@@ -92,31 +91,15 @@ class IndexCreateTest : public ::testing::Test {
         (*builds_)[build.name] = *pushed;
       }
     }
-    absl::StatusOr<std::string> htpasswd =
-        testbed::MakeHtpasswd(d, "publisher", "publisher-secret");
-    ASSERT_TRUE(htpasswd.ok()) << htpasswd.status();
-    basic_ = StartRegistry(storage, "basic", [&](testbed::RegistryOptions& o) {
-      o.htpasswd = *htpasswd;
-    });
+    basic_ = Keep(testbed::StartBasicAuthRegistry(
+        Options(storage, "basic"), "publisher", "publisher-secret"));
     ASSERT_NE(basic_, nullptr);
-    absl::StatusOr<testbed::SigningFiles> signing =
-        testbed::MakeSigningFiles(d);
-    ASSERT_TRUE(signing.ok()) << signing.status();
-    testbed::TokenServerOptions token_options;
-    token_options.key_pem = signing->key;
-    token_options.cert_pem = signing->cert;
-    token_options.username = "ci";
-    token_options.password = "ci-token-secret";
     absl::StatusOr<std::unique_ptr<testbed::TokenServer>> token_server =
-        testbed::TokenServer::Start(token_options);
+        testbed::StartSignedTokenServer(d, "ci", "ci-token-secret");
     ASSERT_TRUE(token_server.ok()) << token_server.status();
     token_server_ = token_server->release();
-    token_ = StartRegistry(storage, "token", [&](testbed::RegistryOptions& o) {
-      o.token_realm = token_server_->realm();
-      o.token_service = token_options.service;
-      o.token_issuer = token_options.issuer;
-      o.token_rootcert = signing->cert;
-    });
+    token_ = Keep(testbed::StartTokenAuthRegistry(Options(storage, "token"),
+                                                  *token_server_));
     ASSERT_NE(token_, nullptr);
   }
 
@@ -132,19 +115,20 @@ class IndexCreateTest : public ::testing::Test {
     delete dir_;
   }
 
-  template <typename Configure>
-  static testbed::RegistryServer* StartRegistry(const std::string& storage,
-                                                const std::string& name,
-                                                Configure configure) {
+  static testbed::RegistryOptions Options(const std::string& storage,
+                                          const std::string& name) {
     testbed::RegistryOptions options;
     options.storage_dir = storage;
     options.work_dir = *dir_;
     options.name = name;
-    configure(options);
-    absl::StatusOr<std::unique_ptr<testbed::RegistryServer>> r =
-        testbed::RegistryServer::Start(options);
-    EXPECT_TRUE(r.ok()) << r.status();
-    return r.ok() ? r->release() : nullptr;
+    return options;
+  }
+
+  // The started registry, owned by the suite, or null (and a failure).
+  static testbed::RegistryServer* Keep(
+      absl::StatusOr<std::unique_ptr<testbed::RegistryServer>> started) {
+    EXPECT_TRUE(started.ok()) << started.status();
+    return started.ok() ? started->release() : nullptr;
   }
 
   // What the registry serves under `repository:reference` (read through the
@@ -416,8 +400,8 @@ TEST_F(IndexCreateTest, ContainerdPullsThroughNodefitTheBuildOfEachProfile) {
 // peak RSS stays under 64 MB while it copies a 500 MB layer.
 TEST_F(IndexCreateTest, ASourceOnAnotherRegistryIsStreamedNotHeld) {
   constexpr uint64_t kLayerBytes = 500ULL << 20;
-  testbed::RegistryServer* other = StartRegistry(
-      *dir_ + "/other-storage", "other", [](testbed::RegistryOptions&) {});
+  testbed::RegistryServer* other = Keep(testbed::RegistryServer::Start(
+      Options(*dir_ + "/other-storage", "other")));
   ASSERT_NE(other, nullptr);
   std::unique_ptr<testbed::RegistryServer> other_owner(other);
   absl::StatusOr<testbed::PushedBuild> big = testbed::PushBuildImage(

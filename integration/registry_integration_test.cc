@@ -62,36 +62,19 @@ class RegistryIntegrationTest : public ::testing::Test {
     ASSERT_TRUE(tls_registry.ok()) << tls_registry.status();
     tls_ = tls_registry->release();
 
-    absl::StatusOr<std::string> htpasswd =
-        testbed::MakeHtpasswd(d, "alice", "wonderland-secret");
-    ASSERT_TRUE(htpasswd.ok()) << htpasswd.status();
-    testbed::RegistryOptions basic_options = Options(storage, d, "basic");
-    basic_options.htpasswd = *htpasswd;
     absl::StatusOr<std::unique_ptr<testbed::RegistryServer>> basic =
-        testbed::RegistryServer::Start(basic_options);
+        testbed::StartBasicAuthRegistry(Options(storage, d, "basic"), "alice",
+                                        "wonderland-secret");
     ASSERT_TRUE(basic.ok()) << basic.status();
     basic_ = basic->release();
 
-    absl::StatusOr<testbed::SigningFiles> signing =
-        testbed::MakeSigningFiles(d);
-    ASSERT_TRUE(signing.ok()) << signing.status();
-    testbed::TokenServerOptions token_options;
-    token_options.key_pem = signing->key;
-    token_options.cert_pem = signing->cert;
-    token_options.username = "bob";
-    token_options.password = "token-user-secret";
     absl::StatusOr<std::unique_ptr<testbed::TokenServer>> token_server =
-        testbed::TokenServer::Start(token_options);
+        testbed::StartSignedTokenServer(d, "bob", "token-user-secret");
     ASSERT_TRUE(token_server.ok()) << token_server.status();
     token_server_ = token_server->release();
-    testbed::RegistryOptions token_registry_options =
-        Options(storage, d, "token");
-    token_registry_options.token_realm = token_server_->realm();
-    token_registry_options.token_service = token_options.service;
-    token_registry_options.token_issuer = token_options.issuer;
-    token_registry_options.token_rootcert = signing->cert;
     absl::StatusOr<std::unique_ptr<testbed::RegistryServer>> token_registry =
-        testbed::RegistryServer::Start(token_registry_options);
+        testbed::StartTokenAuthRegistry(Options(storage, d, "token"),
+                                        *token_server_);
     ASSERT_TRUE(token_registry.ok()) << token_registry.status();
     token_ = token_registry->release();
   }

@@ -78,13 +78,10 @@ class SecurityTest : public ::testing::Test {
 
     // The same storage behind Basic auth: the private registry, whose
     // credentials only nodefit's config holds.
-    absl::StatusOr<std::string> htpasswd =
-        testbed::MakeHtpasswd(d, "node", "node-registry-password");
-    ASSERT_TRUE(htpasswd.ok()) << htpasswd.status();
     testbed::RegistryOptions basic = plain;
     basic.name = "private";
-    basic.htpasswd = *htpasswd;
-    r = testbed::RegistryServer::Start(basic);
+    r = testbed::StartBasicAuthRegistry(basic, "node",
+                                        "node-registry-password");
     ASSERT_TRUE(r.ok()) << r.status();
     private_ = r->release();
 

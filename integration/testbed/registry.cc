@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "httplib.h"
+#include "integration/testbed/pki.h"
 
 namespace nodefit::testbed {
 
@@ -108,6 +109,28 @@ std::string RegistryServer::WriteHostsToml(const std::string& certs_dir) const {
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/hosts.toml") << "server = \"" << url() << "\"\n";
   return dir;
+}
+
+absl::StatusOr<std::unique_ptr<RegistryServer>> StartBasicAuthRegistry(
+    RegistryOptions options, const std::string& user,
+    const std::string& password) {
+  // One file per registry: several may share a work directory.
+  const std::string dir =
+      absl::StrCat(options.work_dir, "/", options.name, "-htpasswd");
+  std::filesystem::create_directories(dir);
+  absl::StatusOr<std::string> htpasswd = MakeHtpasswd(dir, user, password);
+  if (!htpasswd.ok()) return htpasswd.status();
+  options.htpasswd = *htpasswd;
+  return RegistryServer::Start(options);
+}
+
+absl::StatusOr<std::unique_ptr<RegistryServer>> StartTokenAuthRegistry(
+    RegistryOptions options, const TokenServer& tokens) {
+  options.token_realm = tokens.realm();
+  options.token_service = tokens.options().service;
+  options.token_issuer = tokens.options().issuer;
+  options.token_rootcert = tokens.options().cert_pem;
+  return RegistryServer::Start(options);
 }
 
 }  // namespace nodefit::testbed

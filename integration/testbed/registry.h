@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "integration/testbed/subprocess.h"
+#include "integration/testbed/token_server.h"
 
 namespace nodefit::testbed {
 
@@ -57,6 +58,17 @@ class RegistryServer {
   bool tls_;
   std::unique_ptr<Subprocess> process_;
 };
+
+// A registry over `options` behind htpasswd Basic auth with one user (the
+// htpasswd file is made in options.work_dir).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<RegistryServer>>
+StartBasicAuthRegistry(RegistryOptions options, const std::string& user,
+                       const std::string& password);
+
+// A registry over `options` that takes the bearer tokens `tokens` signs
+// (its realm, service, issuer and signing certificate).
+[[nodiscard]] absl::StatusOr<std::unique_ptr<RegistryServer>>
+StartTokenAuthRegistry(RegistryOptions options, const TokenServer& tokens);
 
 }  // namespace nodefit::testbed
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "integration/testbed/pki.h"
 #include "integration/testbed/subprocess.h"
 #include "nlohmann/json.hpp"
 
@@ -139,6 +140,19 @@ absl::StatusOr<std::string> TokenServer::Sign(
   EVP_PKEY_free(key);
   if (!ok) return absl::InternalError("signing failed");
   return absl::StrCat(signing_input, ".", Base64Url(signature));
+}
+
+absl::StatusOr<std::unique_ptr<TokenServer>> StartSignedTokenServer(
+    const std::string& dir, const std::string& username,
+    const std::string& password) {
+  absl::StatusOr<SigningFiles> signing = MakeSigningFiles(dir);
+  if (!signing.ok()) return signing.status();
+  TokenServerOptions options;
+  options.key_pem = signing->key;
+  options.cert_pem = signing->cert;
+  options.username = username;
+  options.password = password;
+  return TokenServer::Start(options);
 }
 
 }  // namespace nodefit::testbed

@@ -34,6 +34,7 @@ class TokenServer {
   ~TokenServer();
 
   std::string realm() const { return server_.Url("/token"); }
+  const TokenServerOptions& options() const { return options_; }
   int requests() const { return requests_.load(); }
   int refused() const { return refused_.load(); }
 
@@ -50,6 +51,12 @@ class TokenServer {
   std::atomic<int> requests_{0};
   std::atomic<int> refused_{0};
 };
+
+// A token server signing with a key and certificate made in `dir`
+// (MakeSigningFiles), requiring `username`/`password` unless empty.
+[[nodiscard]] absl::StatusOr<std::unique_ptr<TokenServer>>
+StartSignedTokenServer(const std::string& dir, const std::string& username,
+                       const std::string& password);
 
 }  // namespace nodefit::testbed
 
