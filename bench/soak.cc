@@ -404,24 +404,12 @@ absl::Status Soak::SetUp() {
   // fires with its own probability, so each gets the conditional chance
   // that makes its share of all manifest requests what is asked.
   const double rate = o_.fault_rate;
-  std::vector<std::pair<Fault, double>> wanted;
-  Fault f500;
-  f500.status = 500;
-  Fault f429;
-  f429.status = 429;
-  f429.retry_after = "1";
-  Fault cut;
-  cut.kind = Fault::Kind::kCloseChunked;
-  Fault truncated;
-  truncated.kind = Fault::Kind::kTruncate;
-  Fault stall;
-  stall.kind = Fault::Kind::kStall;
-  stall.delay = absl::Seconds(3);
-  wanted = {{f500, rate / 4},
-            {f429, rate / 4},
-            {cut, rate / 4},
-            {truncated, rate / 4},
-            {stall, rate / 10}};
+  std::vector<std::pair<Fault, double>> wanted = {
+      {Fault::HttpStatus(500), rate / 4},
+      {Fault::HttpStatus(429, "1"), rate / 4},
+      {Fault::OfKind(Fault::Kind::kCloseChunked), rate / 4},
+      {Fault::OfKind(Fault::Kind::kTruncate), rate / 4},
+      {Fault::Stall(absl::Seconds(3)), rate / 10}};
   std::vector<Fault> rules;
   double left = 1;
   for (auto& [fault, share] : wanted) {

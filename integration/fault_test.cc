@@ -238,27 +238,15 @@ std::vector<FaultCase> ResolutionFaults() {
     fault.path = kManifests;
     return std::vector<Fault>{fault};
   };
-  Fault status500;
-  status500.status = 500;
-  Fault status429;
-  status429.status = 429;
-  status429.retry_after = "1";
-  Fault reset;
-  reset.kind = Fault::Kind::kCloseChunked;
-  Fault truncated;
-  truncated.kind = Fault::Kind::kTruncate;
-  Fault short_length;
-  short_length.kind = Fault::Kind::kShortLength;
-  Fault stall;
-  stall.kind = Fault::Kind::kStall;
-  stall.delay = absl::Seconds(4);  // nodefit's request timeout is 1.5 s
-  return {{"500", on_manifests(status500)},
-          {"429", on_manifests(status429)},
-          {"reset", on_manifests(reset)},
-          {"truncated", on_manifests(truncated)},
-          {"short-length", on_manifests(short_length)},
-          {"stall", on_manifests(stall)},
-          {"tls", {}, true}};
+  return {
+      {"500", on_manifests(Fault::HttpStatus(500))},
+      {"429", on_manifests(Fault::HttpStatus(429, "1"))},
+      {"reset", on_manifests(Fault::OfKind(Fault::Kind::kCloseChunked))},
+      {"truncated", on_manifests(Fault::OfKind(Fault::Kind::kTruncate))},
+      {"short-length", on_manifests(Fault::OfKind(Fault::Kind::kShortLength))},
+      // nodefit's request timeout is 1.5 s.
+      {"stall", on_manifests(Fault::Stall(absl::Seconds(4)))},
+      {"tls", {}, true}};
 }
 
 // Without a fault nodefit is in the path on both faces: the best build.
@@ -316,9 +304,8 @@ INSTANTIATE_TEST_SUITE_P(
 // pull fails with nodefit as it fails without it.
 TEST_F(FaultTest, AFaultContainerdAloneMeetsFailsTheSame) {
   const std::string ref = Push(both_way_->host_port(), "f/both", "down");
-  Fault down;
+  Fault down = Fault::HttpStatus(500);
   down.path = kManifests;
-  down.status = 500;
   both_way_->SetFaults({down});
   // CRI: through nodefit and straight to containerd, the same status.
   testbed::CriClient via(CriSocket());

@@ -23,6 +23,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -51,6 +52,24 @@ struct Fault {
   size_t chunk = 16 << 10;
   int times = -1;
   double probability = 1.0;
+
+  // The faults the suites use, by name.
+  static Fault HttpStatus(int status, std::string retry_after = "") {
+    Fault f;
+    f.status = status;
+    f.retry_after = std::move(retry_after);
+    return f;
+  }
+  static Fault OfKind(Kind kind) {
+    Fault f;
+    f.kind = kind;
+    return f;
+  }
+  static Fault Stall(absl::Duration delay) {
+    Fault f = OfKind(Kind::kStall);
+    f.delay = delay;
+    return f;
+  }
 };
 
 class FaultProxy {
