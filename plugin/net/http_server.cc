@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -72,9 +73,10 @@ std::string Serialize(const ServerResponse& response, bool head, bool close) {
   for (const auto& [name, value] : response.headers) {
     absl::StrAppend(&out, name, ": ", value, "\r\n");
   }
-  const int64_t length = head && response.content_length.has_value()
-                             ? *response.content_length
-                             : static_cast<int64_t>(response.body.size());
+  const int64_t length =
+      (head || response.stream) && response.content_length.has_value()
+          ? *response.content_length
+          : static_cast<int64_t>(response.body.size());
   absl::StrAppend(&out, "Content-Length: ", length, "\r\n");
   if (close) absl::StrAppend(&out, "Connection: close\r\n");
   absl::StrAppend(&out, "\r\n");
@@ -198,6 +200,8 @@ struct Conn {
   bool reading_started = false;  // a byte of the current request arrived
   int served = 0;
   bool close_after_write = false;
+  // More pieces of the response being written will come (a stream).
+  bool more_coming = false;
   uint32_t events = 0;  // what epoll waits for now
 };
 
@@ -212,6 +216,13 @@ struct Done {
   uint64_t conn = 0;
   std::string bytes;
   bool close = false;
+  bool more = false;  // a piece of a stream; more of it follows
+};
+
+// A response being streamed, between its worker and the loop.
+struct Stream {
+  size_t queued = 0;  // handed to the loop, not yet written
+  bool gone = false;  // the connection was closed
 };
 
 class Server final : public HttpServer {
@@ -292,6 +303,10 @@ class Server final : public HttpServer {
       if (stopped_) return;
       stopped_ = true;
       stop_deadline_ = absl::Now() + grace;
+    }
+    {
+      absl::MutexLock lock(&streams_mu_);
+      streams_stop_ = true;
     }
     Wake();
     if (loop_.joinable()) loop_.join();
@@ -641,9 +656,15 @@ class Server final : public HttpServer {
         }
       }
       conn.out_offset += static_cast<size_t>(n);
+      if (conn.more_coming) Written(conn.id, static_cast<size_t>(n));
     }
     conn.out.clear();
     conn.out.shrink_to_fit();
+    if (conn.more_coming) {
+      // The producer is behind the client: wait for its next piece.
+      Watch(conn, 0);
+      return;
+    }
     if (conn.close_after_write) {
       Close(conn.id);
       return;
@@ -669,8 +690,30 @@ class Server final : public HttpServer {
     }
     for (Done& d : done) {
       auto it = conns_.find(d.conn);
-      if (it == conns_.end()) continue;
-      StartWrite(*it->second, std::move(d.bytes), d.close);
+      if (it == conns_.end()) {
+        // Closed while its handler ran: a stream's producer must stop.
+        if (d.more) {
+          absl::MutexLock lock(&streams_mu_);
+          auto stream = streams_.find(d.conn);
+          if (stream != streams_.end()) stream->second.gone = true;
+        }
+        continue;
+      }
+      Conn& conn = *it->second;
+      if (conn.state == Conn::State::kWriting && conn.more_coming) {
+        // The next piece of a stream: after what is still unwritten.
+        conn.out.erase(0, conn.out_offset);
+        conn.out_offset = 0;
+        conn.out += d.bytes;
+        conn.close_after_write = d.close;
+        conn.more_coming = d.more;
+        conn.deadline = absl::Now() + options_.write_timeout;
+        Watch(conn, EPOLLOUT);
+        WriteSome(conn);
+        continue;
+      }
+      conn.more_coming = d.more;
+      StartWrite(conn, std::move(d.bytes), d.close);
     }
   }
 
@@ -710,7 +753,21 @@ class Server final : public HttpServer {
     }
   }
 
+  // A stream's bytes left the buffer: its producer may go on.
+  void Written(uint64_t id, size_t bytes) {
+    absl::MutexLock lock(&streams_mu_);
+    auto it = streams_.find(id);
+    if (it != streams_.end()) {
+      it->second.queued -= std::min(bytes, it->second.queued);
+    }
+  }
+
   void Close(uint64_t id) {
+    {
+      absl::MutexLock lock(&streams_mu_);
+      auto stream = streams_.find(id);
+      if (stream != streams_.end()) stream->second.gone = true;
+    }
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, it->second->fd, nullptr);
@@ -732,13 +789,70 @@ class Server final : public HttpServer {
       }
       ServerResponse response;
       handler_(job.request, response);
-      Done done{job.conn, Serialize(response, job.head, job.close), job.close};
-      {
-        absl::MutexLock lock(&mu_);
-        done_.push_back(std::move(done));
+      if (response.stream && !job.head && response.content_length.has_value()) {
+        StreamBody(job, response);
+        continue;
       }
-      Wake();
+      response.stream = nullptr;
+      Hand(Done{job.conn, Serialize(response, job.head, job.close), job.close});
     }
+  }
+
+  void Hand(Done done) {
+    {
+      absl::MutexLock lock(&mu_);
+      done_.push_back(std::move(done));
+    }
+    Wake();
+  }
+
+  // Sends the head, then the producer's pieces as the client takes them:
+  // never more than stream_buffer bytes queued for the connection.
+  void StreamBody(const Job& job, const ServerResponse& response) {
+    std::string head = Serialize(response, /*head=*/false, job.close);
+    {
+      absl::MutexLock lock(&streams_mu_);
+      streams_[job.conn] = Stream{head.size(), false};
+    }
+    Hand(Done{job.conn, std::move(head), false, /*more=*/true});
+    const size_t piece = std::max<size_t>(1, options_.stream_buffer / 4);
+    int64_t left = *response.content_length;
+    bool failed = false;
+    while (left > 0) {
+      {
+        absl::MutexLock lock(&streams_mu_);
+        auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(streams_mu_) {
+          const Stream& s = streams_[job.conn];
+          return s.gone || streams_stop_ ||
+                 s.queued + piece <= options_.stream_buffer;
+        };
+        if (!streams_mu_.AwaitWithTimeout(absl::Condition(&room),
+                                          options_.write_timeout) ||
+            streams_[job.conn].gone || streams_stop_) {
+          failed = true;  // the client stopped reading, or left
+          break;
+        }
+      }
+      absl::StatusOr<std::string> next =
+          response.stream(std::min<size_t>(piece, static_cast<size_t>(left)));
+      if (!next.ok() || next->empty() ||
+          static_cast<int64_t>(next->size()) > left) {
+        failed = true;
+        break;
+      }
+      left -= static_cast<int64_t>(next->size());
+      {
+        absl::MutexLock lock(&streams_mu_);
+        streams_[job.conn].queued += next->size();
+      }
+      Hand(Done{job.conn, *std::move(next), false, /*more=*/true});
+    }
+    {
+      absl::MutexLock lock(&streams_mu_);
+      streams_.erase(job.conn);
+    }
+    // The end: keep the connection, or close it (the body is short).
+    Hand(Done{job.conn, "", job.close || failed, /*more=*/false});
   }
 
   bool HasWork() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -755,6 +869,12 @@ class Server final : public HttpServer {
   absl::Mutex mu_;
   std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
   std::deque<Done> done_ ABSL_GUARDED_BY(mu_);
+
+  // Streamed responses, between their workers and the loop. Taken inside
+  // mu_ (a refusal under mu_ may close a connection), never around it.
+  absl::Mutex streams_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  absl::flat_hash_map<uint64_t, Stream> streams_ ABSL_GUARDED_BY(streams_mu_);
+  bool streams_stop_ ABSL_GUARDED_BY(streams_mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   bool workers_stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time stop_deadline_ ABSL_GUARDED_BY(mu_);

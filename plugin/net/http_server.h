@@ -13,7 +13,11 @@
 //  - with TLS, the client must present a certificate signed by the
 //    configured CA, or the handshake fails;
 //  - HTTP/1.1 keep-alive, capped per connection, and pipelined requests in
-//    order.
+//    order;
+//  - a response body may be streamed from a producer (a blob passing
+//    through): at most `stream_buffer` bytes of it are held, the producer
+//    waits for a slow client, and a client that takes nothing for
+//    write_timeout is dropped.
 // Each bound that is hit is reported through `on_limit` (for metrics).
 #ifndef NODEFIT_PLUGIN_NET_HTTP_SERVER_H_
 #define NODEFIT_PLUGIN_NET_HTTP_SERVER_H_
@@ -50,8 +54,18 @@ struct ServerResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  // For HEAD: the Content-Length to announce (the body is never sent).
+  // For HEAD, and for a streamed body: the Content-Length to announce.
   std::optional<int64_t> content_length;
+  // A body too large to hold, produced while it is sent (a blob passing
+  // through), instead of `body`; `content_length` must be set. Called on
+  // the worker, again and again until content_length bytes have come: each
+  // call returns the next piece (1 to `max_bytes` bytes) or an error, which
+  // closes the connection (the client sees a short body, as from a
+  // registry that failed mid-blob). The server holds at most
+  // HttpServerOptions::stream_buffer bytes of one response at a time, so a
+  // slow client slows the producer instead of growing memory; a client that
+  // takes nothing for write_timeout is dropped. Not called for HEAD.
+  std::function<absl::StatusOr<std::string>(size_t max_bytes)> stream;
 };
 
 using HttpHandler = std::function<void(const ServerRequest&, ServerResponse&)>;
@@ -76,6 +90,9 @@ struct HttpServerOptions {
   absl::Duration idle_timeout = absl::Seconds(20);  // between requests
   absl::Duration write_timeout = absl::Seconds(30);
   int max_requests_per_connection = 1000;
+  // Bytes of one streamed response held between its producer and the
+  // socket (ServerResponse::stream).
+  size_t stream_buffer = 1 << 20;
   std::optional<TlsServerOptions> tls;
   // Called (on the loop thread) with "connections", "pending",
   // "request_line", "header_bytes", "header_count", "timeout", "body" or

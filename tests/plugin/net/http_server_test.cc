@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <iostream>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -87,6 +89,24 @@ class RawClient {
       char buffer[4096];
       const ssize_t n = recv(fd_, buffer, sizeof(buffer), 0);
       if (n <= 0) break;
+      out.append(buffer, static_cast<size_t>(n));
+    }
+    return out;
+  }
+  // Up to `count` bytes, waiting at most `timeout`.
+  std::string Read(size_t count, absl::Duration timeout = absl::Seconds(5)) {
+    std::string out;
+    const absl::Time deadline = absl::Now() + timeout;
+    while (out.size() < count && absl::Now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, 50) <= 0) continue;
+      char buffer[65536];
+      const ssize_t n =
+          recv(fd_, buffer, std::min(sizeof(buffer), count - out.size()), 0);
+      if (n <= 0) {
+        closed_ = true;
+        break;
+      }
       out.append(buffer, static_cast<size_t>(n));
     }
     return out;
@@ -385,6 +405,109 @@ TEST(PortHolderTest, NamesTheProcessHoldingAPort) {
   EXPECT_THAT(std::string(server.status().message()),
               HasSubstr(absl::StrCat("the port is held by pid ", getpid())));
   close(fd);
+}
+
+// A streamed body: the producer's pieces, in order, under the announced
+// length; then the connection serves the next request.
+TEST_F(HttpServerTest, StreamsABodyLargerThanItsBuffer) {
+  constexpr int64_t kBody = 4 << 20;
+  HttpServerOptions options;
+  options.stream_buffer = 64 << 10;
+  std::atomic<size_t> largest_piece{0};
+  Start(options, [&](const ServerRequest& req, ServerResponse& res) {
+    if (req.path != "/blob") {
+      res.body = "next\n";
+      return;
+    }
+    res.content_length = kBody;
+    auto made = std::make_shared<int64_t>(0);
+    res.stream = [made, &largest_piece](size_t max) {
+      std::string piece(max, '\0');
+      for (char& c : piece) c = static_cast<char>('a' + (*made)++ % 26);
+      largest_piece = std::max(largest_piece.load(), max);
+      return absl::StatusOr<std::string>(std::move(piece));
+    };
+  });
+  RawClient client(server_->port());
+  ASSERT_TRUE(client.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string head;
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    const std::string more = client.Read(1);
+    ASSERT_FALSE(more.empty());
+    head += more;
+  }
+  EXPECT_THAT(head, HasSubstr(absl::StrCat("Content-Length: ", kBody)));
+  const std::string body = client.Read(kBody, absl::Seconds(30));
+  ASSERT_EQ(body.size(), static_cast<size_t>(kBody));
+  for (size_t i = 0; i < body.size(); i += 4099) {
+    ASSERT_EQ(body[i], static_cast<char>('a' + i % 26)) << i;
+  }
+  EXPECT_LE(largest_piece.load(), options.stream_buffer);
+  ASSERT_TRUE(client.Send("GET /next HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  EXPECT_THAT(client.ReadUntilClosed(), HasSubstr("next\n"));
+}
+
+// A client that stops reading stops the producer (only the buffer and the
+// kernel's socket buffers run ahead), and is dropped after write_timeout,
+// which frees the worker for others.
+TEST_F(HttpServerTest, AStalledClientStallsTheProducerThenIsDropped) {
+  constexpr int64_t kBody = int64_t{256} << 20;
+  HttpServerOptions options;
+  options.workers = 1;
+  options.stream_buffer = 256 << 10;
+  options.write_timeout = absl::Milliseconds(800);
+  std::atomic<int64_t> produced{0};
+  Start(options, [&](const ServerRequest& req, ServerResponse& res) {
+    if (req.path != "/blob") {
+      res.body = "served\n";
+      return;
+    }
+    res.content_length = kBody;
+    res.stream = [&produced](size_t max) {
+      produced += static_cast<int64_t>(max);
+      return absl::StatusOr<std::string>(std::string(max, 'x'));
+    };
+  });
+  RawClient stalled(server_->port());
+  ASSERT_TRUE(stalled.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_EQ(stalled.Read(1 << 20).size(), 1U << 20);
+  absl::SleepFor(absl::Milliseconds(400));
+  const int64_t while_stalled = produced.load();
+  std::cout << "produced while the client read 1 MB and stalled: "
+            << while_stalled << " bytes\n";
+  // The socket buffers of loopback hold a few megabytes at most.
+  EXPECT_LT(while_stalled, int64_t{32} << 20);
+  // Past write_timeout the stalled client is dropped and the one worker
+  // serves someone else.
+  RawClient other(server_->port());
+  ASSERT_TRUE(other.Send("GET /x HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  EXPECT_THAT(other.ReadUntilClosed(absl::Seconds(10)), HasSubstr("served\n"));
+  EXPECT_LT(produced.load(), int64_t{32} << 20);
+}
+
+// A producer that fails mid-body closes the connection: the client sees a
+// short body, never a wrong one. HEAD announces the length and produces
+// nothing.
+TEST_F(HttpServerTest, AFailedProducerCutsTheBodyAndHeadProducesNothing) {
+  std::atomic<int> calls{0};
+  Start(HttpServerOptions(), [&](const ServerRequest&, ServerResponse& res) {
+    res.content_length = 1000;
+    res.stream = [&calls](size_t) -> absl::StatusOr<std::string> {
+      if (++calls > 1) return absl::UnavailableError("upstream went away");
+      return std::string(100, 'y');
+    };
+  });
+  RawClient head(server_->port());
+  ASSERT_TRUE(head.Send("HEAD /blob HTTP/1.1\r\nConnection: close\r\n\r\n"));
+  const std::string head_out = head.ReadUntilClosed();
+  EXPECT_THAT(head_out, HasSubstr("Content-Length: 1000\r\n"));
+  EXPECT_EQ(calls.load(), 0);
+  RawClient get(server_->port());
+  ASSERT_TRUE(get.Send("GET /blob HTTP/1.1\r\nHost: x\r\n\r\n"));
+  const std::string out = get.ReadUntilClosed();
+  EXPECT_TRUE(get.closed());
+  EXPECT_THAT(out, HasSubstr("Content-Length: 1000\r\n"));
+  EXPECT_EQ(out.size() - out.find("\r\n\r\n") - 4, 100U);
 }
 
 }  // namespace
