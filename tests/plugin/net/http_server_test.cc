@@ -2,7 +2,8 @@
 // HEAD; each bound (request line, header bytes and count, bodies, the
 // whole-request deadline, open connections, requests waiting for a worker)
 // turns a client away and is reported; slow clients never stall the
-// workers; mutual TLS refuses clients without the right certificate.
+// workers; mutual TLS refuses clients without the right certificate;
+// streamed bodies hold a bounded buffer and wait for their client.
 #include "plugin/net/http_server.h"
 
 #include <arpa/inet.h>
