@@ -282,6 +282,29 @@ TEST_F(IndexCreateTest, DockerListCanonicalSpellingsAndPlatformFromConfig) {
   }
 }
 
+// A spec that contradicts the image's own config is refused: an arm64
+// build listed as amd64 would send amd64 nodes a build they cannot run.
+TEST_F(IndexCreateTest, ASpecContradictingTheImageConfigIsRefused) {
+  const std::string host = plain_->host_port();
+  absl::StatusOr<testbed::PushedBuild> arm = testbed::PushBuildImage(
+      host, "qnib/cv-tf-dev", "arm64-mislabelled",
+      {"arm64-mislabelled", "linux", "arm64", "", {}, 0});
+  ASSERT_TRUE(arm.ok()) << arm.status();
+  absl::StatusOr<testbed::CreatedIndexFile> created =
+      testbed::CreateIndexWithNodefit(
+          absl::StrCat("image: ", host, "/qnib/cv-tf-wrong:1\nmanifests:\n",
+                       "  - image: ", host,
+                       "/qnib/cv-tf-dev:arm64-mislabelled\n",
+                       "    platform: {architecture: x86_64, os: linux, "
+                       "features: [skylake]}\n"),
+          absl::StrCat(host, "/qnib/cv-tf-wrong:1"), nlohmann::json::object());
+  ASSERT_FALSE(created.ok());
+  EXPECT_THAT(created.status().message(),
+              HasSubstr("the spec says linux/amd64 but the image config says "
+                        "linux/arm64"));
+  EXPECT_EQ(Served("qnib/cv-tf-wrong", "1").first, "");
+}
+
 TEST_F(IndexCreateTest, AnIndexAsSourceGivesItsEntryForThePlatform) {
   const std::string host = plain_->host_port();
   absl::StatusOr<testbed::PushedImage> multi = testbed::PushMultiBuildImage(

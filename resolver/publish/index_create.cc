@@ -137,9 +137,24 @@ absl::StatusOr<Descriptor> Resolve(const SpecEntry& entry, size_t position,
                                    ", not an image manifest"));
   }
   const SpecPlatform& p = entry.platform;
-  if (base_platform.empty() && (p.os.empty() || p.architecture.empty())) {
+  if (base_platform.empty()) {
+    // The image's own config: it fills what the spec leaves out, and a
+    // spec that contradicts it (an arm64 build listed as amd64) would send
+    // nodes a build they cannot run.
     ASSIGN_OR_RETURN(base_platform,
                      ConfigPlatform(d.source, d.manifest, writer, where));
+    const Platform built =
+        NormalizePlatform({JsonStringAt(base_platform, "os"),
+                           JsonStringAt(base_platform, "architecture"), ""});
+    const Platform said = NormalizePlatform({p.os, p.architecture, ""});
+    if ((!p.os.empty() && !built.os.empty() && said.os != built.os) ||
+        (!p.architecture.empty() && !built.architecture.empty() &&
+         said.architecture != built.architecture)) {
+      return Bad(where,
+                 absl::StrCat("the spec says ", said.os, "/", said.architecture,
+                              " but the image config says ", built.os, "/",
+                              built.architecture));
+    }
   }
   d.platform = base_platform;
   auto set = [&](const char* key, const std::string& value) {
