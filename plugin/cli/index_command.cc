@@ -41,9 +41,9 @@ absl::StatusOr<std::unique_ptr<RegistryClient>> RegistryForCli(
 // `error_exit` says whose fault it was (usage or the registry).
 absl::StatusOr<ParsedIndex> LoadIndex(const std::string& argument,
                                       const Config& config, int* error_exit) {
+  *error_exit = kExitUsage;
   std::error_code ec;
   if (std::filesystem::is_regular_file(argument, ec)) {
-    *error_exit = kExitUsage;
     ASSIGN_OR_RETURN(std::string body,
                      ReadFileToString(argument, kMaxManifestBytes));
     absl::StatusOr<ParsedIndex> parsed = ParseIndex(body);
@@ -53,7 +53,6 @@ absl::StatusOr<ParsedIndex> LoadIndex(const std::string& argument,
     }
     return parsed;
   }
-  *error_exit = kExitUsage;
   ASSIGN_OR_RETURN(Reference reference, ParseReference(argument));
   ASSIGN_OR_RETURN(std::unique_ptr<RegistryClient> registry,
                    RegistryForCli(config));
@@ -109,7 +108,13 @@ int RunCreate(const ParsedFlags& flags, const Config& config, std::ostream& out,
   } else if (!target.has_value()) {
     out << index->body << "\n";
   }
-  const LintReport lint = LintIndex(*ParseIndex(index->body), **vocabulary);
+  absl::StatusOr<ParsedIndex> built = ParseIndex(index->body);
+  if (!built.ok()) {
+    // What nodefit would not read back, nodes would not either.
+    return Fail(err, kExitUsage,
+                absl::StrCat("the index built: ", built.status().message()));
+  }
+  const LintReport lint = LintIndex(*built, **vocabulary);
   for (const LintProblem& problem : lint.problems) {
     err << kCommand << ": lint: "
         << (problem.severity == LintSeverity::kError ? "error" : "warning")

@@ -14,7 +14,6 @@
 #include "absl/strings/str_replace.h"
 #include "resolver/base/status_macros.h"
 #include "resolver/registry/digest.h"
-#include "resolver/select/index.h"
 
 namespace nodefit {
 namespace {
@@ -76,37 +75,11 @@ absl::StatusOr<HttpResponse> RegistryWriter::Send(
 
 absl::StatusOr<FetchedManifest> RegistryWriter::GetManifest(
     const Reference& reference) {
-  HttpRequest request;
-  request.url =
-      absl::StrCat("/v2/", reference.repository, "/manifests/",
-                   reference.digest.empty() ? reference.tag : reference.digest);
-  request.headers.emplace_back("Accept", std::string(kManifestAccept));
-  request.max_body_bytes = kMaxManifestBytes;
-  ASSIGN_OR_RETURN(HttpResponse response,
-                   Send(reference, std::move(request), {PullScope(reference)}));
-  const std::string what = What("manifest", reference, reference.TagOrDigest());
-  if (response.status != 200) {
-    return RegistryStatusError(reference.registry, what, response.status,
-                               false);
-  }
-  FetchedManifest out;
-  out.digest = Sha256Digest(response.body);
-  const std::string expected =
-      !reference.digest.empty()
-          ? reference.digest
-          : response.Header("docker-content-digest").value_or(out.digest);
-  RETURN_IF_ERROR(
-      VerifyDigest(response.body, expected,
-                   absl::StrCat(what, " from ", reference.registry)));
-  absl::StatusOr<ParsedIndex> parsed =
-      ParseIndex(response.body, response.Header("content-type").value_or(""));
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, " from ", reference.registry, ": ", parsed.status().message()));
-  }
-  out.media_type = parsed->media_type;
-  out.body = std::move(response.body);
-  return out;
+  // The pull side's resolution: the same Accept list, verification against
+  // the digest asked for (or the one the registry names), bounds and cache.
+  ASSIGN_OR_RETURN(Resolution resolution, client_->Resolve(reference, nullptr));
+  const CachedDocument& doc = *resolution.document;
+  return FetchedManifest{doc.media_type, doc.digest, doc.body};
 }
 
 absl::StatusOr<std::string> RegistryWriter::GetSmallBlob(
