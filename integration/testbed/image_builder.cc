@@ -244,8 +244,11 @@ absl::StatusOr<CreatedIndexFile> CreateIndexWithNodefit(
     argv.push_back(target);
   }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  absl::StatusOr<std::string> ran = RunCommand(argv, absl::Minutes(10));
-  CreatedIndexFile created{ReadFileOrEmpty(output), ran.ok() ? *ran : ""};
+  int64_t peak_rss_kb = 0;
+  absl::StatusOr<std::string> ran =
+      RunCommand(argv, absl::Minutes(10), &peak_rss_kb);
+  CreatedIndexFile created{ReadFileOrEmpty(output), ran.ok() ? *ran : "",
+                           peak_rss_kb};
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
   if (!ran.ok()) return ran.status();

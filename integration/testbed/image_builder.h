@@ -62,6 +62,7 @@ std::string IndexSpecFor(const std::string& target,
 struct CreatedIndexFile {
   std::string index;
   std::string output;
+  int64_t peak_rss_kb = 0;  // nodefit's own
 };
 // Runs the real `nodefit index create SPEC --push TARGET --output FILE
 // --config CONFIG EXTRA...` (TARGET empty: no --push); an error when it

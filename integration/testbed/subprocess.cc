@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,10 +62,12 @@ Subprocess::~Subprocess() { Stop(absl::Seconds(5)); }
 bool Subprocess::Running() {
   if (reaped_) return false;
   int status = 0;
-  const pid_t r = waitpid(pid_, &status, WNOHANG);
+  rusage usage{};
+  const pid_t r = wait4(pid_, &status, WNOHANG, &usage);
   if (r == pid_) {
     reaped_ = true;
     status_ = status;
+    peak_rss_kb_ = usage.ru_maxrss;
     return false;
   }
   return true;
@@ -127,7 +130,8 @@ absl::Status WaitFor(const std::function<bool()>& ready, absl::Duration timeout,
 }
 
 absl::StatusOr<std::string> RunCommand(const std::vector<std::string>& argv,
-                                       absl::Duration timeout) {
+                                       absl::Duration timeout,
+                                       int64_t* peak_rss_kb) {
   char log_template[] = "/tmp/nodefit-cmd-XXXXXX";
   const int fd = mkstemp(log_template);
   if (fd < 0) return absl::InternalError("mkstemp");
@@ -136,6 +140,7 @@ absl::StatusOr<std::string> RunCommand(const std::vector<std::string>& argv,
   absl::StatusOr<std::unique_ptr<Subprocess>> p = Subprocess::Start(argv, log);
   if (!p.ok()) return p.status();
   const int status = (*p)->Wait(timeout);
+  if (peak_rss_kb != nullptr) *peak_rss_kb = (*p)->peak_rss_kb();
   const std::string output = ReadFileOrEmpty(log);
   unlink(log.c_str());
   if (status == -1) {

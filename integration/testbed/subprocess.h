@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -36,6 +37,9 @@ class Subprocess {
   int Stop(absl::Duration grace = absl::Seconds(5));
   // Waits for exit up to `timeout`; the wait status, or -1 on timeout.
   int Wait(absl::Duration timeout);
+  // The process's own peak resident set in KiB (not its children's, nor
+  // any other process's), known once it has been reaped; 0 before.
+  int64_t peak_rss_kb() const { return peak_rss_kb_; }
 
  private:
   Subprocess(pid_t pid, std::string log_path)
@@ -47,6 +51,7 @@ class Subprocess {
   std::string log_path_;
   bool reaped_ = false;
   int status_ = -1;
+  int64_t peak_rss_kb_ = 0;
 };
 
 // Polls `ready` every 20 ms until it returns true or `timeout` passes.
@@ -55,10 +60,11 @@ class Subprocess {
                                    const std::string& what);
 
 // Runs a command to completion; its combined output, or an error naming
-// the command and its exit status (with the output).
+// the command and its exit status (with the output). `peak_rss_kb`, when
+// given, gets the command's own peak resident set.
 [[nodiscard]] absl::StatusOr<std::string> RunCommand(
     const std::vector<std::string>& argv,
-    absl::Duration timeout = absl::Seconds(60));
+    absl::Duration timeout = absl::Seconds(60), int64_t* peak_rss_kb = nullptr);
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();
