@@ -144,6 +144,12 @@ struct Transfer {
   bool too_many_headers = false;
   bool forbid_internal = false;  // this hop follows a cross-host redirect
   bool refused_internal = false;
+  // Streaming (HttpRequest::body_sink): decided at the first body byte.
+  CURL* handle = nullptr;
+  const HttpRequest* request = nullptr;
+  bool sink_decided = false;
+  bool sinking = false;
+  bool sink_stopped = false;
 };
 
 // Loopback, link-local (cloud metadata at 169.254.169.254, fe80::/10) and
@@ -205,7 +211,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     size_t length = 0;
     if (t->headers.back().first == "content-length" &&
         absl::SimpleAtoi(t->headers.back().second, &length) &&
-        length <= t->max_body && t->body.empty()) {
+        length <= t->max_body && t->body.empty() &&
+        t->request->body_sink == nullptr) {
       t->body.reserve(length);
     }
   }
@@ -215,6 +222,24 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
+  if (!t->sink_decided) {
+    t->sink_decided = true;
+    if (t->request->body_sink != nullptr) {
+      long status = 0;  // NOLINT(google-runtime-int): libcurl's type
+      curl_easy_getinfo(t->handle, CURLINFO_RESPONSE_CODE, &status);
+      t->sinking = status == 200 || status == 206;
+      if (t->sinking && t->request->on_body_start != nullptr) {
+        t->request->on_body_start(static_cast<int>(status), t->headers);
+      }
+    }
+  }
+  if (t->sinking) {
+    if (!t->request->body_sink(absl::string_view(data, n))) {
+      t->sink_stopped = true;
+      return 0;
+    }
+    return n;
+  }
   if (t->body.size() + n > t->max_body) {
     t->too_large = true;
     return 0;  // makes libcurl fail the transfer with CURLE_WRITE_ERROR
@@ -309,6 +334,8 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Perform(
   Transfer transfer;
   transfer.max_body = request.max_body_bytes;
   transfer.forbid_internal = forbid_internal;
+  transfer.handle = h;
+  transfer.request = &request;
   char error[CURL_ERROR_SIZE] = {0};
   curl_slist* header_list = nullptr;
   for (const auto& [name, value] : headers) {
@@ -341,6 +368,14 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Perform(
       h, CURLOPT_TIMEOUT_MS,
       static_cast<long>(  // NOLINT(google-runtime-int)
           std::max<int64_t>(1, absl::ToInt64Milliseconds(remaining))));
+  if (request.body_sink != nullptr) {
+    // Less than one byte a second for stall_timeout: the upstream stalled.
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(
+        h, CURLOPT_LOW_SPEED_TIME,
+        static_cast<long>(  // NOLINT(google-runtime-int)
+            std::max<int64_t>(1, absl::ToInt64Seconds(request.stall_timeout))));
+  }
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, request.verify_tls ? 1L : 0L);
   curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, request.verify_tls ? 2L : 0L);
   if (!request.ca_file.empty()) {
@@ -369,6 +404,10 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Perform(
   if (code != CURLE_OK) {
     const std::string detail =
         error[0] != '\0' ? error : curl_easy_strerror(code);
+    if (transfer.sink_stopped) {
+      return absl::CancelledError(
+          absl::StrCat(where, ": the receiver of the body stopped reading"));
+    }
     if (transfer.too_large) {
       return absl::ResourceExhaustedError(
           absl::StrCat(where, ": response body is larger than ",
@@ -410,6 +449,7 @@ absl::StatusOr<HttpResponse> CurlHttpClient::Perform(
   response.status = static_cast<int>(status);
   response.headers = std::move(transfer.headers);
   response.body = std::move(transfer.body);
+  response.body_streamed = transfer.sinking;
   response.url = url.url;
   return response;
 }

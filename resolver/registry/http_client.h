@@ -18,6 +18,7 @@
 #define NODEFIT_RESOLVER_REGISTRY_HTTP_CLIENT_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,18 @@ struct HttpRequest {
   // upstream.allow_internal_redirects, for registries inside the node's
   // own network).
   bool allow_internal_redirects = false;
+  // A body too large to hold (a blob passing through): when set, the body
+  // of a final 200 or 206 response goes to `body_sink` piece by piece as it
+  // arrives instead of into HttpResponse::body, and max_body_bytes does not
+  // apply to it. `on_body_start` (may be null) is called first, once, with
+  // that response's status and headers. The sink may block (the transfer
+  // waits) and returns false to abort it (Cancelled). Other responses
+  // (redirects, errors) are read into `body` as usual. A streamed
+  // transfer that moves no byte for `stall_timeout` fails
+  // (DeadlineExceeded); `timeout` still bounds the whole request.
+  std::function<bool(absl::string_view piece)> body_sink;
+  std::function<void(int status, const HeaderList& headers)> on_body_start;
+  absl::Duration stall_timeout = absl::Seconds(60);
 };
 
 struct HttpResponse {
@@ -63,6 +76,7 @@ struct HttpResponse {
   std::string body;    // empty for HEAD
   std::string url;     // the URL that answered, after redirects
   int redirects = 0;
+  bool body_streamed = false;  // the body went to HttpRequest::body_sink
 
   // The first header with this (lower-case) name.
   std::optional<std::string> Header(absl::string_view name) const;

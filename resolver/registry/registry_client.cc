@@ -730,6 +730,9 @@ absl::StatusOr<HttpResponse> DistributionClient::SendToRepository(
   prepared.body = std::move(request.body);
   prepared.max_body_bytes = request.max_body_bytes;
   prepared.timeout = std::max(prepared.timeout, request.timeout);
+  prepared.body_sink = std::move(request.body_sink);
+  prepared.on_body_start = std::move(request.on_body_start);
+  prepared.stall_timeout = request.stall_timeout;
   Counters counters;
   if (UrlOrigin(prepared.url) != UrlOrigin(ep.base_url)) {
     // Blob storage the registry sent us to: no credentials go there.
@@ -754,9 +757,17 @@ absl::Status RegistryStatusError(absl::string_view registry,
 
 absl::StatusOr<std::unique_ptr<RegistryClient>> NewRegistryClient(
     RegistryClientOptions options, std::shared_ptr<HttpClient> http) {
+  if (options.anonymous) {
+    for (auto& [host, registry] : options.registries) {
+      registry.username.clear();
+      registry.password.clear();
+      registry.identity_token.clear();
+    }
+  }
   const bool explicit_path = !options.docker_config.empty();
-  const std::string path =
-      explicit_path ? options.docker_config : DefaultDockerConfigPath();
+  const std::string path = options.anonymous ? ""
+                           : explicit_path   ? options.docker_config
+                                             : DefaultDockerConfigPath();
   std::optional<DockerConfig> docker_config;
   if (!path.empty()) {
     absl::StatusOr<DockerConfig> loaded = DockerConfig::Load(path);

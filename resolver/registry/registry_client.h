@@ -98,6 +98,11 @@ struct RegistryClientOptions {
   bool allow_internal_redirects = false;
   // Response bodies (manifests, tokens) fetched at once; more wait.
   int upstream_bodies = 2;
+  // No configured credentials at all (neither the registries entries' nor
+  // a Docker config.json's): for callers that must not lend the node's
+  // credentials to whoever asks them (the proxy face, by default). Only
+  // credentials passed with a call are used.
+  bool anonymous = false;
 
   static RegistryClientOptions FromConfig(const Config& config);
 };

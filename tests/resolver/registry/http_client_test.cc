@@ -179,6 +179,71 @@ TEST(HttpClientTest, RedirectsKeepAuthorizationOnlyOnTheSameOrigin) {
   EXPECT_EQ(seen_auth[0], "");  // no Authorization crossed to 127.0.0.2
 }
 
+TEST(HttpClientTest, StreamsLargeBodiesToTheSinkAfterRedirects) {
+  TestServer s;
+  const std::string blob(9 << 20, 'b');  // over max_body_bytes
+  s.server().Get("/moved", [](const httplib::Request&, httplib::Response& res) {
+    res.set_redirect("/blob", 307);
+  });
+  s.server().Get("/blob", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Docker-Content-Digest", "sha256:feed");
+    res.set_content(blob, "application/octet-stream");
+  });
+  s.server().Get("/gone", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 404;
+    res.set_content("{\"errors\":[]}", "application/json");
+  });
+  s.Start();
+  std::unique_ptr<HttpClient> client = Client();
+
+  HttpRequest request;
+  request.url = s.Url("/moved");
+  size_t received = 0, pieces = 0;
+  int started_with = 0;
+  std::string digest_header;
+  request.on_body_start = [&](int status, const HeaderList& headers) {
+    started_with = status;
+    for (const auto& [name, value] : headers) {
+      if (name == "docker-content-digest") digest_header = value;
+    }
+  };
+  request.body_sink = [&](absl::string_view piece) {
+    EXPECT_EQ(piece.find_first_not_of('b'), absl::string_view::npos);
+    received += piece.size();
+    ++pieces;
+    return true;
+  };
+  absl::StatusOr<HttpResponse> r = client->Send(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_TRUE(r->body_streamed);
+  EXPECT_TRUE(r->body.empty());
+  EXPECT_EQ(received, blob.size());
+  EXPECT_GT(pieces, 1u);
+  EXPECT_EQ(started_with, 200);  // the redirect's 307 never reached it
+  EXPECT_EQ(digest_header, "sha256:feed");
+
+  // An error response is read as usual; the sink sees nothing of it.
+  received = 0;
+  started_with = 0;
+  request.url = s.Url("/gone");
+  r = client->Send(request);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, 404);
+  EXPECT_FALSE(r->body_streamed);
+  EXPECT_EQ(r->body, "{\"errors\":[]}");
+  EXPECT_EQ(received, 0u);
+  EXPECT_EQ(started_with, 0);
+
+  // A sink that stops reading cancels the transfer.
+  request.url = s.Url("/blob");
+  request.body_sink = [&](absl::string_view) { return false; };
+  r = client->Send(request);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("stopped reading"));
+}
+
 TEST(HttpClientTest, ResponseHeadersAreBounded) {
   TestServer s;
   s.server().Get("/many", [](const httplib::Request&, httplib::Response& res) {

@@ -380,6 +380,32 @@ TEST(RegistryClientTest, DockerConfigIsTheLastSource) {
   EXPECT_TRUE(h.Resolve("reg.example/cv/tf:latest").ok());
 }
 
+TEST(RegistryClientTest, AnAnonymousClientLendsNoConfiguredCredentials) {
+  nodefit::testing::TempDir dir;
+  RegistryClientOptions options;
+  options.registries["reg.example"].username = "u";
+  options.registries["reg.example"].password = "p";
+  options.docker_config = dir.Write(
+      "config.json", nlohmann::json{{"auths",
+                                     {{"https://reg.example",
+                                       {{"auth", absl::Base64Escape("u:p")}}}}}}
+                         .dump());
+  options.anonymous = true;
+  Harness h(options);
+  h.registry.auth = FakeRegistry::Auth::kBasic;
+  absl::StatusOr<Resolution> r = h.Resolve("reg.example/cv/tf:latest");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnauthenticated);
+  for (const HttpRequest& request : h.fake->requests()) {
+    EXPECT_EQ(RequestHeader(request, "Authorization"), "");
+  }
+  // What a caller passes is still used.
+  Credentials caller;
+  caller.username = "u";
+  caller.password = "p";
+  EXPECT_TRUE(h.Resolve("reg.example/cv/tf:latest", &caller).ok());
+}
+
 TEST(RegistryClientTest, BearerTokensAreFetchedCachedAndRenewed) {
   RegistryClientOptions options;
   options.registries["reg.example"].username = "u";
