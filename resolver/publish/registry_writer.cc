@@ -1,14 +1,11 @@
 #include "resolver/publish/registry_writer.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -29,28 +26,6 @@ std::string What(absl::string_view kind, const Reference& r,
   return absl::StrCat(kind, " ", r.repository, detail.empty() ? "" : " ",
                       detail);
 }
-
-// SHA-256 of a stream, for blobs too large to hold.
-class StreamDigest {
- public:
-  StreamDigest() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-    EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr);
-  }
-  void Update(absl::string_view data) {
-    EVP_DigestUpdate(ctx_.get(), data.data(), data.size());
-  }
-  std::string Finish() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), out, &len);
-    return absl::StrCat(
-        "sha256:", absl::BytesToHexString(absl::string_view(
-                       reinterpret_cast<const char*>(out), len)));  // NOLINT
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-};
 
 // The registry's next upload URL; relative ones are paths on its endpoint.
 absl::StatusOr<std::string> UploadLocation(const HttpResponse& response,
@@ -161,7 +136,7 @@ absl::StatusOr<BlobTransfer> RegistryWriter::CopyBlob(const Reference& from,
 absl::Status RegistryWriter::Upload(const Reference& from, const Reference& to,
                                     const BlobRef& blob, std::string location) {
   const std::string what = What("blob", from, blob.digest);
-  StreamDigest digest;
+  Sha256Stream digest;
   int64_t offset = 0;
   std::string last_chunk;  // a blob of one chunk goes up with the PUT
   while (offset < blob.size || (blob.size == 0 && offset == 0)) {

@@ -28,4 +28,28 @@ absl::Status VerifyDigest(absl::string_view data, absl::string_view digest,
   return absl::OkStatus();
 }
 
+struct Sha256Stream::Context {
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx{EVP_MD_CTX_new(),
+                                                              &EVP_MD_CTX_free};
+};
+
+Sha256Stream::Sha256Stream() : context_(std::make_unique<Context>()) {
+  EVP_DigestInit_ex(context_->ctx.get(), EVP_sha256(), nullptr);
+}
+
+Sha256Stream::~Sha256Stream() = default;
+
+void Sha256Stream::Update(absl::string_view data) {
+  EVP_DigestUpdate(context_->ctx.get(), data.data(), data.size());
+}
+
+std::string Sha256Stream::Finish() {
+  unsigned char hash[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context_->ctx.get(), hash, &length);
+  return absl::StrCat("sha256:",
+                      absl::BytesToHexString(absl::string_view(
+                          reinterpret_cast<const char*>(hash), length)));
+}
+
 }  // namespace nodefit

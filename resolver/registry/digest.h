@@ -2,6 +2,7 @@
 #ifndef NODEFIT_RESOLVER_REGISTRY_DIGEST_H_
 #define NODEFIT_RESOLVER_REGISTRY_DIGEST_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/status/status.h"
@@ -17,6 +18,23 @@ std::string Sha256Digest(absl::string_view data);
 [[nodiscard]] absl::Status VerifyDigest(absl::string_view data,
                                         absl::string_view digest,
                                         absl::string_view what);
+
+// SHA-256 of content seen piece by piece, for blobs too large to hold.
+class Sha256Stream {
+ public:
+  Sha256Stream();
+  ~Sha256Stream();
+  Sha256Stream(const Sha256Stream&) = delete;
+  Sha256Stream& operator=(const Sha256Stream&) = delete;
+
+  void Update(absl::string_view data);
+  // "sha256:<hex>" of everything seen; call once.
+  std::string Finish();
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> context_;
+};
 
 }  // namespace nodefit
 

@@ -25,5 +25,16 @@ TEST(DigestTest, Verify) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(DigestTest, StreamedInPiecesEqualsWhole) {
+  const std::string data = std::string(100000, 'x') + "tail";
+  Sha256Stream stream;
+  for (size_t at = 0; at < data.size(); at += 4097) {
+    stream.Update(absl::string_view(data).substr(at, 4097));
+  }
+  EXPECT_EQ(stream.Finish(), Sha256Digest(data));
+  Sha256Stream empty;
+  EXPECT_EQ(empty.Finish(), Sha256Digest(""));
+}
+
 }  // namespace
 }  // namespace nodefit
