@@ -499,6 +499,155 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
                      return c.NonEmptyString(x, key, &config.containerd.binary);
                    }}});
         }},
+       {"proxy",
+        [&](const Json& v, absl::string_view k) -> absl::Status {
+          RETURN_IF_ERROR(r.Object(v, k));
+          const Reader p = r.Child(k);
+          auto bounded = [&p](const Json& x, absl::string_view key, int* out,
+                              int low, int high) -> absl::Status {
+            RETURN_IF_ERROR(p.Int(x, key, out));
+            if (*out < low || *out > high) {
+              return p.Error(key,
+                             absl::StrCat("must be within ", low, "..", high));
+            }
+            return absl::OkStatus();
+          };
+          return p.Keys(
+              v,
+              {{"listen",
+                [&](const Json& x, absl::string_view key) -> absl::Status {
+                  RETURN_IF_ERROR(p.String(x, key, &config.proxy.listen));
+                  if (config.proxy.listen.empty()) return absl::OkStatus();
+                  return CheckHostPort(p, key, config.proxy.listen);
+                }},
+               {"default_registry",
+                [&](const Json& x, absl::string_view key) -> absl::Status {
+                  RETURN_IF_ERROR(
+                      p.NonEmptyString(x, key, &config.proxy.default_registry));
+                  if (absl::Status s =
+                          ValidateRegistryHost(config.proxy.default_registry);
+                      !s.ok()) {
+                    return p.Error(key, s.message());
+                  }
+                  return absl::OkStatus();
+                }},
+               {"prefixes",
+                [&](const Json& x, absl::string_view key) -> absl::Status {
+                  RETURN_IF_ERROR(p.Object(x, key));
+                  const Reader m = p.Child(key);
+                  for (const auto& [prefix, registry] : x.items()) {
+                    std::string& out = config.proxy.prefixes[prefix];
+                    RETURN_IF_ERROR(m.NonEmptyString(registry, prefix, &out));
+                    if (prefix.empty() ||
+                        prefix.find_first_of("/:") != std::string::npos) {
+                      return m.Error(prefix,
+                                     "a prefix is one name component, "
+                                     "without '/' or ':'");
+                    }
+                    if (absl::Status s = ValidateRegistryHost(out); !s.ok()) {
+                      return m.Error(prefix, s.message());
+                    }
+                  }
+                  return absl::OkStatus();
+                }},
+               {"registries",
+                [&](const Json& x, absl::string_view key) -> absl::Status {
+                  RETURN_IF_ERROR(
+                      p.StringList(x, key, &config.proxy.registries));
+                  for (const std::string& host : config.proxy.registries) {
+                    if (host == "*") continue;
+                    if (absl::Status s = ValidateRegistryHost(host); !s.ok()) {
+                      return p.Error(key, s.message());
+                    }
+                  }
+                  return absl::OkStatus();
+                }},
+               {"tls_cert",
+                [&](const Json& x, absl::string_view key) {
+                  return p.NonEmptyString(x, key, &config.proxy.tls_cert);
+                }},
+               {"tls_key",
+                [&](const Json& x, absl::string_view key) {
+                  return p.NonEmptyString(x, key, &config.proxy.tls_key);
+                }},
+               {"profiles",
+                [&](const Json& x, absl::string_view key) -> absl::Status {
+                  RETURN_IF_ERROR(p.Object(x, key));
+                  const Reader m = p.Child(key);
+                  for (const auto& [user, entry] : x.items()) {
+                    if (user.empty() || user.size() > 128 ||
+                        user.find_first_of(":/ \t") != std::string::npos) {
+                      return m.Error(user,
+                                     "a login is 1 to 128 characters "
+                                     "without ':', '/' or spaces");
+                    }
+                    RETURN_IF_ERROR(m.Object(entry, user));
+                    const Reader e = m.Child(user);
+                    ProxyProfileConfig& profile = config.proxy.profiles[user];
+                    RETURN_IF_ERROR(e.Keys(
+                        entry,
+                        {{"password_hash",
+                          [&](const Json& y, absl::string_view f) {
+                            return e.NonEmptyString(y, f,
+                                                    &profile.password_hash);
+                          }},
+                         {"platform",
+                          [&](const Json& y,
+                              absl::string_view f) -> absl::Status {
+                            std::string text;
+                            RETURN_IF_ERROR(e.NonEmptyString(y, f, &text));
+                            absl::StatusOr<PlatformSpec> spec =
+                                ParsePlatformSpec(text);
+                            if (!spec.ok()) {
+                              return e.Error(f, spec.status().message());
+                            }
+                            profile.platform = spec->platform;
+                            profile.features.insert(profile.features.end(),
+                                                    spec->features.begin(),
+                                                    spec->features.end());
+                            return absl::OkStatus();
+                          }},
+                         {"features", [&](const Json& y, absl::string_view f) {
+                            return e.StringList(y, f, &profile.features);
+                          }}}));
+                    if (profile.password_hash.empty() ||
+                        profile.password_hash.front() != '$') {
+                      return e.Error("password_hash",
+                                     "required: a crypt(3) hash such as "
+                                     "bcrypt's \"$2b$…\" (nodefit "
+                                     "hash-password makes one)");
+                    }
+                  }
+                  return absl::OkStatus();
+                }},
+               {"token_ttl_s",
+                [&](const Json& x, absl::string_view key) {
+                  return bounded(x, key, &config.proxy.token_ttl_s, 10, 86'400);
+                }},
+               {"upstream_credentials",
+                [&](const Json& x, absl::string_view key) {
+                  return p.Bool(x, key, &config.proxy.upstream_credentials);
+                }},
+               {"blob_timeout_s",
+                [&](const Json& x, absl::string_view key) {
+                  return bounded(x, key, &config.proxy.blob_timeout_s, 1,
+                                 86'400);
+                }},
+               {"workers",
+                [&](const Json& x, absl::string_view key) {
+                  return bounded(x, key, &config.proxy.workers, 1, 256);
+                }},
+               {"max_connections",
+                [&](const Json& x, absl::string_view key) {
+                  return bounded(x, key, &config.proxy.max_connections, 4,
+                                 10'000);
+                }},
+               {"stream_buffer_bytes",
+                [&](const Json& x, absl::string_view key) {
+                  return bounded(x, key, &config.proxy.stream_buffer_bytes,
+                                 64 << 10, 64 << 20);
+                }}});
+        }},
        {"bypass", [&](const Json& v, absl::string_view k) -> absl::Status {
           RETURN_IF_ERROR(r.Object(v, k));
           const Reader b = r.Child(k);
@@ -544,6 +693,26 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text,
           "\" is not a loopback address; nodefit answers as root, so listening "
           "elsewhere must be asked for with \"http\": "
           "{\"allow_non_loopback\": true}"));
+    }
+  }
+
+  // The proxy answers anyone who reaches it: off loopback, only over TLS.
+  if (!config.proxy.listen.empty()) {
+    const std::string host =
+        config.proxy.listen.substr(0, config.proxy.listen.rfind(':'));
+    const bool loopback = absl::StartsWith(host, "127.") ||
+                          host == "localhost" || host == "[::1]";
+    if (config.proxy.tls_cert.empty() != config.proxy.tls_key.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what,
+                       ": key \"proxy\": give both tls_cert and "
+                       "tls_key, or neither"));
+    }
+    if (!loopback && config.proxy.tls_cert.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, ": key \"proxy.listen\": \"", config.proxy.listen,
+          "\" is not a loopback address, so the proxy needs TLS: set "
+          "proxy.tls_cert and proxy.tls_key"));
     }
   }
 

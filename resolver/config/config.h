@@ -120,6 +120,51 @@ struct BypassConfig {
   int window_s = 600;  // a record this long after nodefit was asked is ours
 };
 
+// One login of the proxy face's central mode and the node it pulls for.
+struct ProxyProfileConfig {
+  // crypt(3) form, checked with libcrypt: "$2b$…"/"$2y$…" (bcrypt, as
+  // htpasswd -B writes), "$y$…" (yescrypt), "$6$…" (SHA-512). A secret's
+  // hash; still never logged.
+  std::string password_hash;
+  std::optional<Platform> platform;   // unset: the node's platform
+  std::vector<std::string> features;  // as written; aliases apply
+};
+
+// The proxy face (off unless `listen` is set): a pull-through registry
+// endpoint for any client (Docker, Podman, skopeo, CRI-O, Apptainer), which
+// serves each tag as the build that fits, docs/proxy.md.
+struct ProxyConfig {
+  std::string listen;  // "host:port"; empty: off
+  // Where a name without a registry prefix goes ("<proxy>/qnib/cv-tf"):
+  // as a Docker Hub mirror, docker.io.
+  std::string default_registry = "docker.io";
+  // A name's first component naming its registry ("<proxy>/local/app" ->
+  // 127.0.0.1:5000/app), for registries with a port, which a reference's
+  // path cannot spell. A first component with a dot ("ghcr.io") names its
+  // registry itself.
+  std::map<std::string, std::string> prefixes;
+  // Registries a name may name itself as its first component
+  // ("<proxy>/ghcr.io/org/app"); "*" for any. Off by default: a client
+  // could otherwise make nodefit fetch from any host its network reaches.
+  std::vector<std::string> registries;
+  // TLS for clients; required unless `listen` is a loopback address.
+  std::string tls_cert;
+  std::string tls_key;
+  // Central mode: logins, each pulling for its own node profile. Empty:
+  // every client gets this node's profile, with no login (local mode).
+  std::map<std::string, ProxyProfileConfig> profiles;
+  int token_ttl_s = 300;  // the bearer tokens the proxy issues
+  // Lend nodefit's configured registry credentials (registries entries,
+  // Docker config.json) to the proxy's clients. Off: the proxy reads
+  // registries anonymously, so no client reads through it what only the
+  // node may read.
+  bool upstream_credentials = false;
+  int blob_timeout_s = 3600;  // one blob's whole transfer
+  int workers = 8;            // requests served at once (each blob holds one)
+  int max_connections = 256;
+  int stream_buffer_bytes = 4 << 20;  // per blob in flight, upstream side
+};
+
 struct Config {
   std::string source;  // the file it came from, for messages
 
@@ -140,6 +185,7 @@ struct Config {
   LimitsConfig limits;
   ContainerdConfig containerd;
   BypassConfig bypass;
+  ProxyConfig proxy;
 
   // The node as configured: `platform` (or the build's platform) plus
   // `features`. Detection, when on, is merged by the caller.

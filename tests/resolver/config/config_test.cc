@@ -222,6 +222,62 @@ TEST(ConfigTest, NonLoopbackListenMustBeAskedFor) {
       ParseConfig(R"({"http": {"listen": "localhost:505"}})", "c").ok());
 }
 
+TEST(ConfigTest, ProxySection) {
+  absl::StatusOr<Config> off = ParseConfig("{}", "c");
+  ASSERT_TRUE(off.ok());
+  EXPECT_TRUE(off->proxy.listen.empty());  // off by default
+  EXPECT_EQ(off->proxy.default_registry, "docker.io");
+  EXPECT_FALSE(off->proxy.upstream_credentials);
+
+  absl::StatusOr<Config> central = ParseConfig(R"({"proxy": {
+      "listen": "0.0.0.0:5443", "tls_cert": "/p/c.pem", "tls_key": "/p/k.pem",
+      "default_registry": "registry.example:5000",
+      "prefixes": {"local": "127.0.0.1:5000"}, "registries": ["ghcr.io", "*"],
+      "profiles": {
+        "qnib-type1": {"password_hash": "$2b$10$abc", "features": ["skylake"]},
+        "qnib-type2": {"password_hash": "$y$j9T$x",
+                       "platform": "linux/amd64:broadwell",
+                       "features": ["nv-compute-5-2", "nvidia-396-44"]}},
+      "token_ttl_s": 60, "workers": 2}})",
+                                               "c");
+  ASSERT_TRUE(central.ok()) << central.status();
+  const ProxyConfig& proxy = central->proxy;
+  EXPECT_EQ(proxy.default_registry, "registry.example:5000");
+  EXPECT_EQ(proxy.prefixes.at("local"), "127.0.0.1:5000");
+  EXPECT_THAT(proxy.registries, ::testing::ElementsAre("ghcr.io", "*"));
+  ASSERT_EQ(proxy.profiles.size(), 2u);
+  EXPECT_FALSE(proxy.profiles.at("qnib-type1").platform.has_value());
+  const ProxyProfileConfig& type2 = proxy.profiles.at("qnib-type2");
+  ASSERT_TRUE(type2.platform.has_value());
+  EXPECT_EQ(type2.platform->architecture, "amd64");
+  EXPECT_THAT(type2.features,
+              ::testing::UnorderedElementsAre("broadwell", "nv-compute-5-2",
+                                              "nvidia-396-44"));
+  EXPECT_EQ(proxy.token_ttl_s, 60);
+
+  EXPECT_THAT(Error(R"({"proxy": {"listen": "0.0.0.0:5443"}})"),
+              HasSubstr("needs TLS"));
+  EXPECT_THAT(Error(R"({"proxy": {"listen": "127.0.0.1:1", "tls_cert": "c"}})"),
+              HasSubstr("both tls_cert and tls_key"));
+  EXPECT_THAT(
+      Error(R"({"proxy": {"profiles": {"u": {"features": ["skylake"]}}}})"),
+      HasSubstr("proxy.profiles.u.password_hash"));
+  EXPECT_THAT(
+      Error(R"({"proxy": {"profiles": {"a:b": {"password_hash": "$2b$x"}}}})"),
+      HasSubstr("a login is"));
+  EXPECT_THAT(Error(R"({"proxy": {"prefixes": {"a/b": "r.example"}}})"),
+              HasSubstr("one name component"));
+  EXPECT_THAT(Error(R"({"proxy": {"prefixes": {"a": "not a host"}}})"),
+              HasSubstr("proxy.prefixes.a"));
+  EXPECT_THAT(Error(R"({"proxy": {"registries": ["a b"]}})"),
+              HasSubstr("proxy.registries"));
+  EXPECT_THAT(Error(R"({"proxy": {"workers": 0}})"),
+              HasSubstr("proxy.workers"));
+  EXPECT_THAT(Error(R"({"proxy": {"profiles": {"u": {"password_hash": "$2b$x",
+              "platfrom": "linux/amd64"}}}})"),
+              HasSubstr("proxy.profiles.u.platfrom"));
+}
+
 TEST(ConfigTest, LimitsAreBoundedThemselves) {
   absl::StatusOr<Config> config = ParseConfig(
       R"({"limits": {"token_cache_entries": 16, "no_match_bytes": 65536}})",
