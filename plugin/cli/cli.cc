@@ -40,9 +40,10 @@ const Command* FindCommand(absl::string_view name) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command>* const kCommands = new std::vector<Command>{
-      SelectCommand(), ServeCommand(),  ExplainCommand(), FeaturesCommand(),
-      HostsCommand(),  DoctorCommand(), PkiCommand(),     VocabularyCommand(),
-      IndexCommand(),  VersionCommand()};
+      SelectCommand(),       ServeCommand(),      ExplainCommand(),
+      FeaturesCommand(),     HostsCommand(),      DoctorCommand(),
+      PkiCommand(),          VocabularyCommand(), IndexCommand(),
+      HashPasswordCommand(), VersionCommand()};
   return *kCommands;
 }
 

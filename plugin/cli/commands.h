@@ -36,6 +36,7 @@ Command DoctorCommand();
 Command PkiCommand();
 Command VocabularyCommand();
 Command IndexCommand();
+Command HashPasswordCommand();
 
 // The doctor's view of this node from the command line's flags
 // (--containerd-config, --containerd-bin, --kubelet-config), shared by

@@ -28,6 +28,7 @@
 #include "plugin/doctor/doctor.h"
 #include "plugin/faces/cri_face.h"
 #include "plugin/faces/http_face.h"
+#include "plugin/faces/proxy_face.h"
 #include "plugin/tls/pki.h"
 #include "resolver/base/clock.h"
 #include "resolver/base/limits.h"
@@ -240,6 +241,45 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   }
   logger.Info("cri face listening", {{"socket", config.cri.listen},
                                      {"containerd", config.cri.containerd}});
+  std::unique_ptr<ProxyFace> proxy_face;
+  if (!config.proxy.listen.empty()) {
+    ProxyFaceOptions proxy_options;
+    proxy_options.listen = config.proxy.listen;
+    if (!config.proxy.tls_cert.empty()) {
+      proxy_options.tls =
+          TlsServerOptions{config.proxy.tls_cert, config.proxy.tls_key, ""};
+    }
+    proxy_options.limits.workers = config.proxy.workers;
+    proxy_options.limits.max_connections = config.proxy.max_connections;
+    proxy_options.limits.max_pending = config.limits.http_max_pending;
+    proxy_options.limits.request_timeout =
+        absl::Milliseconds(config.limits.http_request_timeout_ms);
+    proxy_options.limits.max_headers = config.limits.http_max_headers;
+    proxy_options.limits.max_header_bytes =
+        static_cast<size_t>(config.limits.http_max_header_bytes);
+    proxy_options.blobs.buffer_bytes =
+        static_cast<size_t>(config.proxy.stream_buffer_bytes);
+    proxy_options.blobs.timeout = absl::Seconds(config.proxy.blob_timeout_s);
+    proxy_options.token_ttl = absl::Seconds(config.proxy.token_ttl_s);
+    proxy_options.no_match_bytes =
+        static_cast<size_t>(config.limits.no_match_bytes);
+    absl::StatusOr<std::unique_ptr<ProxyFace>> started =
+        ProxyFace::Start(proxy_options, &engines, &metrics, &logger);
+    if (!started.ok()) {
+      logger.Error("cannot start",
+                   {{"error", std::string(started.status().message())}});
+      err << "nodefit serve: proxy: " << started.status().message() << "\n";
+      return kExitFailure;
+    }
+    proxy_face = *std::move(started);
+    logger.Info("proxy face listening",
+                {{"address", config.proxy.listen},
+                 {"port", proxy_face->port()},
+                 {"tls", proxy_options.tls.has_value()},
+                 {"mode", config.proxy.profiles.empty() ? "local" : "central"},
+                 {"logins", config.proxy.profiles.size()},
+                 {"default_registry", config.proxy.default_registry}});
+  }
   std::unique_ptr<ImageEventWatcher> watcher;
   if (bypass != nullptr) {
     ImageEventWatcherOptions watch;
@@ -322,7 +362,8 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
         continue;
       }
       if ((*next)->config.http.listen != engines.Get()->config.http.listen ||
-          (*next)->config.cri.listen != engines.Get()->config.cri.listen) {
+          (*next)->config.cri.listen != engines.Get()->config.cri.listen ||
+          (*next)->config.proxy.listen != engines.Get()->config.proxy.listen) {
         logger.Warning("listen addresses changed; they take effect on restart");
       }
       engines.Set(*std::move(next));
@@ -330,6 +371,14 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
       if (absl::Status tls = (*http_face)->ReloadTls(); !tls.ok()) {
         logger.Error("TLS files did not load; the previous ones stay",
                      {{"error", std::string(tls.message())}});
+      }
+      if (proxy_face != nullptr) {
+        if (absl::Status tls = proxy_face->ReloadTls(); !tls.ok()) {
+          logger.Error(
+              "the proxy's TLS files did not load; the previous "
+              "ones stay",
+              {{"error", std::string(tls.message())}});
+        }
       }
       sd_notify(0, "READY=1\nSTATUS=serving");
       logger.Info("config reloaded");
@@ -354,6 +403,7 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
   (*http_face)->set_ready(false);
   watcher.reset();
   (*cri_face)->Shutdown(kShutdownGrace - absl::Seconds(2));
+  if (proxy_face != nullptr) proxy_face->Stop();
   (*http_face)->Stop();
   stopped = true;
   watchdog.join();
@@ -374,7 +424,9 @@ Command ServeCommand() {
       "the node PKI in\nhttp.pki_dir), /healthz, /readyz and /metrics on "
       "http.health_listen\n(default 127.0.0.1:5055, plain), and a CRI image "
       "service on cri.listen\n(default unix:///run/nodefit/cri.sock) for "
-      "kubelet and crictl, forwarding to\ncri.containerd. Detection runs at "
+      "kubelet and crictl, forwarding to\ncri.containerd, and, when "
+      "proxy.listen is set, the proxy face, a pull-through\nregistry for "
+      "any client (docs/proxy.md). Detection runs at "
       "start-up and on SIGHUP, which also\nreloads the config (a bad one is "
       "logged and the old one stays) and the\nserver certificate; SIGTERM "
       "stops accepting, finishes calls in flight,\nremoves the socket and "

@@ -4,7 +4,9 @@
 #ifndef NODEFIT_PLUGIN_DAEMON_ENGINE_H_
 #define NODEFIT_PLUGIN_DAEMON_ENGINE_H_
 
+#include <map>
 #include <memory>
+#include <string>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
@@ -23,6 +25,11 @@ struct Engine {
   NodeProfile node;
   std::unique_ptr<const Selector> selector;
   std::shared_ptr<RegistryClient> registry;
+  // The proxy face's: its registry client (anonymous unless
+  // proxy.upstream_credentials) and, in central mode, a selector per login
+  // (the login's platform, else the node's, and its features).
+  std::shared_ptr<RegistryClient> proxy_registry;
+  std::map<std::string, std::unique_ptr<const Selector>> profile_selectors;
 };
 
 // `metrics` (may be null) counts upstream exchanges; it must outlive the

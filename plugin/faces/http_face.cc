@@ -5,9 +5,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "plugin/faces/registry_answers.h"
 #include "resolver/base/json_util.h"
 #include "resolver/base/limits.h"
-#include "resolver/base/lru_map.h"
 #include "resolver/decide/decide.h"
 #include "resolver/registry/digest.h"
 #include "resolver/registry/reference.h"
@@ -16,66 +16,7 @@
 namespace nodefit {
 
 constexpr absl::string_view kFace = "http";
-constexpr absl::string_view kNoMatchAnnotation = "io.nodefit.no-match";
-
-// The empty indexes served for "no build fits": containerd asks for the
-// digest right after the tag, so a small bounded store suffices.
-class NoMatchStore {
- public:
-  explicit NoMatchStore(size_t max_bytes) : bodies_(1024, max_bytes) {}
-
-  // Returns the digest the body is stored under.
-  std::string Put(const std::string& body) {
-    std::string digest = Sha256Digest(body);
-    absl::MutexLock lock(&mu_);
-    const uint64_t evicted = bodies_.evictions();
-    bodies_.Put(digest, body, digest.size() + body.size());
-    if (bodies_.evictions() != evicted) ReportLimit("no_match_store");
-    return digest;
-  }
-  std::optional<std::string> Get(const std::string& digest) {
-    absl::MutexLock lock(&mu_);
-    const std::string* body = bodies_.Get(digest);
-    if (body == nullptr) return std::nullopt;
-    return *body;
-  }
-
- private:
-  absl::Mutex mu_;
-  LruMap<std::string> bodies_ ABSL_GUARDED_BY(mu_);
-};
-
 namespace {
-
-// The reason carried in a no-match index's annotation: enough to explain
-// it; the whole report is in nodefit's log.
-constexpr size_t kMaxNoMatchReason = 4096;
-
-// A distribution-spec error body.
-void Error(ServerResponse& res, int status, absl::string_view code,
-           absl::string_view message) {
-  res.status = status;
-  res.headers = {{"Docker-Distribution-Api-Version", "registry/2.0"},
-                 {"Content-Type", "application/json"}};
-  res.body = DumpJson({{"errors",
-                        {{{"code", std::string(code)},
-                          {"message", std::string(message)},
-                          {"detail", nlohmann::json::object()}}}}}) +
-             "\n";
-}
-
-void Descriptor200(ServerResponse& res, const Descriptor& d,
-                   const std::string* body, bool head) {
-  res.status = 200;
-  res.headers = {{"Docker-Distribution-Api-Version", "registry/2.0"},
-                 {"Docker-Content-Digest", d.digest},
-                 {"Content-Type", d.media_type}};
-  if (head || body == nullptr) {
-    res.content_length = d.size;
-  } else {
-    res.body = *body;
-  }
-}
 
 void Text(ServerResponse& res, int status, std::string body,
           absl::string_view type = "text/plain") {
@@ -98,19 +39,6 @@ bool ParseManifestPath(absl::string_view path, ManifestPath* out) {
   out->reference = std::string(path.substr(at + 11));
   return !out->reference.empty() &&
          out->reference.find('/') == std::string::npos;
-}
-
-// The empty index served for "no build fits", deterministic per image and
-// reason so HEAD and the following GET agree.
-std::string EmptyIndex(const std::string& reason) {
-  return DumpJson({{"schemaVersion", 2},
-                   {"mediaType", "application/vnd.oci.image.index.v1+json"},
-                   {"manifests", nlohmann::json::array()},
-                   {"annotations",
-                    {{std::string(kNoMatchAnnotation),
-                      reason.size() <= kMaxNoMatchReason
-                          ? reason
-                          : reason.substr(0, kMaxNoMatchReason) + "…"}}}});
 }
 
 }  // namespace
@@ -201,30 +129,31 @@ void HttpFace::Serve(const ServerRequest& req, ServerResponse& res) {
                    {"Content-Type", "application/json"}};
     res.body = "{}";
   } else if (!absl::StartsWith(path, "/v2/")) {
-    Error(res, 404, "NOT_FOUND", "nodefit serves only the /v2/ API");
+    RegistryError(res, 404, "NOT_FOUND", "nodefit serves only the /v2/ API");
   } else if (!read) {
     route = "write";
-    Error(res, 405, "UNSUPPORTED",
-          "nodefit is a pull-only registry host; writes go to the registry");
+    RegistryError(
+        res, 405, "UNSUPPORTED",
+        "nodefit is a pull-only registry host; writes go to the registry");
   } else if (absl::StrContains(path, "/blobs/")) {
     route = "blob";
-    Error(res, 404, "BLOB_UNKNOWN",
-          "nodefit serves no blobs; containerd fetches them upstream");
+    RegistryError(res, 404, "BLOB_UNKNOWN",
+                  "nodefit serves no blobs; containerd fetches them upstream");
   } else {
     ManifestPath manifest;
     if (!ParseManifestPath(path, &manifest)) {
-      Error(res, 404, "NOT_FOUND", "unknown /v2/ path");
+      RegistryError(res, 404, "NOT_FOUND", "unknown /v2/ path");
     } else if (manifest.reference.find(':') != std::string::npos) {
       route = "manifest_digest";
       if (std::optional<std::string> body =
               no_match_->Get(manifest.reference)) {
-        Descriptor200(res,
-                      {"application/vnd.oci.image.index.v1+json",
-                       manifest.reference, static_cast<int64_t>(body->size())},
-                      &*body, req.method == "HEAD");
+        ManifestAnswer(res,
+                       {"application/vnd.oci.image.index.v1+json",
+                        manifest.reference, static_cast<int64_t>(body->size())},
+                       &*body, req.method == "HEAD");
       } else {
-        Error(res, 404, "MANIFEST_UNKNOWN",
-              "nodefit resolves tags only; fetch manifests upstream");
+        RegistryError(res, 404, "MANIFEST_UNKNOWN",
+                      "nodefit resolves tags only; fetch manifests upstream");
       }
     } else {
       route = "manifest";
@@ -243,9 +172,10 @@ void HttpFace::HandleTag(const ServerRequest& req, ServerResponse& res,
   const bool head = req.method == "HEAD";
   const std::string ns = req.Param("ns");
   if (ns.empty()) {
-    Error(res, 400, "NAME_INVALID",
-          "missing ?ns=<registry>: nodefit answers as a hosts.toml host, "
-          "and containerd names the registry in ns");
+    RegistryError(
+        res, 400, "NAME_INVALID",
+        "missing ?ns=<registry>: nodefit answers as a hosts.toml host, "
+        "and containerd names the registry in ns");
     return;
   }
   Reference ref;
@@ -256,7 +186,7 @@ void HttpFace::HandleTag(const ServerRequest& req, ServerResponse& res,
        {ValidateRegistryHost(ns), ValidateRepository(repository),
         ValidateTag(tag)}) {
     if (!s.ok()) {
-      Error(res, 400, "NAME_INVALID", s.message());
+      RegistryError(res, 400, "NAME_INVALID", s.message());
       return;
     }
   }
@@ -267,7 +197,7 @@ void HttpFace::HandleTag(const ServerRequest& req, ServerResponse& res,
   if (bypass_ != nullptr) bypass_->Asked(ref);
   const std::shared_ptr<const Engine> engine = engines_->Get();
   if (engine == nullptr) {
-    Error(res, 404, "MANIFEST_UNKNOWN", "nodefit is starting");
+    RegistryError(res, 404, "MANIFEST_UNKNOWN", "nodefit is starting");
     return;
   }
   const absl::Time start = absl::Now();
@@ -289,8 +219,8 @@ void HttpFace::HandleTag(const ServerRequest& req, ServerResponse& res,
     fields["reason"] = reason;
     fields["error"] = std::string(status.message());
     logger_->Warning("step aside: containerd goes upstream itself", fields);
-    Error(res, 404, "MANIFEST_UNKNOWN",
-          "nodefit stepped aside; ask the registry");
+    RegistryError(res, 404, "MANIFEST_UNKNOWN",
+                  "nodefit stepped aside; ask the registry");
   };
   if (!decision.ok()) {
     step_aside(decision.status());
@@ -305,12 +235,12 @@ void HttpFace::HandleTag(const ServerRequest& req, ServerResponse& res,
   switch (decision->outcome()) {
     case Outcome::kPassthrough:
       fields["reason"] = decision->selection.reason;
-      Descriptor200(res, decision->descriptor, &upstream.body, head);
+      ManifestAnswer(res, decision->descriptor, &upstream.body, head);
       break;
     case Outcome::kSelected: {
       fields["chosen"] = decision->descriptor.digest;
       if (head) {
-        Descriptor200(res, decision->descriptor, nullptr, true);
+        ManifestAnswer(res, decision->descriptor, nullptr, true);
         break;
       }
       absl::StatusOr<std::shared_ptr<const CachedDocument>> manifest =
@@ -320,21 +250,21 @@ void HttpFace::HandleTag(const ServerRequest& req, ServerResponse& res,
         step_aside(manifest.status());
         return;
       }
-      Descriptor200(res, decision->descriptor, &(*manifest)->body, false);
+      ManifestAnswer(res, decision->descriptor, &(*manifest)->body, false);
       break;
     }
     case Outcome::kNoMatch: {
       const std::string reason = NoMatchMessage(
           ref.String(), decision->selection, engine->selector->node());
-      std::string body = EmptyIndex(reason);
+      std::string body = NoMatchIndex(reason);
       const int64_t size = static_cast<int64_t>(body.size());
       const std::string digest = no_match_->Put(body);
       fields["reason"] = reason;
       logger_->Warning("no build fits this node; refusing the pull", fields);
       metrics_->CountResolution(kFace, "no_match");
-      Descriptor200(res,
-                    {"application/vnd.oci.image.index.v1+json", digest, size},
-                    &body, head);
+      ManifestAnswer(res,
+                     {"application/vnd.oci.image.index.v1+json", digest, size},
+                     &body, head);
       return;
     }
   }

@@ -36,6 +36,7 @@
 #include "plugin/daemon/engine.h"
 #include "plugin/daemon/log.h"
 #include "plugin/daemon/metrics.h"
+#include "plugin/faces/registry_answers.h"
 #include "plugin/net/http_server.h"
 
 namespace nodefit {
@@ -54,8 +55,6 @@ struct HttpFaceOptions {
   // outlive the face).
   BypassDetector* bypass = nullptr;
 };
-
-class NoMatchStore;
 
 class HttpFace {
  public:

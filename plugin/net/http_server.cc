@@ -138,6 +138,7 @@ absl::StatusOr<SslCtx> LoadTls(const TlsServerOptions& tls) {
         "cannot load the TLS certificate ", tls.cert_file, " and key ",
         tls.key_file, " (run `nodefit pki init`, or `nodefit hosts install`)"));
   }
+  if (tls.client_ca_file.empty()) return ctx;  // no client certificate
   if (SSL_CTX_load_verify_locations(ctx.get(), tls.client_ca_file.c_str(),
                                     nullptr) != 1) {
     ERR_clear_error();
@@ -898,6 +899,19 @@ std::string ServerRequest::Header(absl::string_view name) const {
     if (key == name) return value;
   }
   return "";
+}
+
+std::vector<std::string> ServerRequest::Params(absl::string_view name) const {
+  std::vector<std::string> values;
+  for (absl::string_view pair : absl::StrSplit(query, '&')) {
+    const size_t eq = pair.find('=');
+    if (PercentDecode(pair.substr(0, eq)) == name) {
+      values.push_back(eq == absl::string_view::npos
+                           ? ""
+                           : PercentDecode(pair.substr(eq + 1)));
+    }
+  }
+  return values;
 }
 
 std::string ServerRequest::Param(absl::string_view name) const {

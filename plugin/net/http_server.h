@@ -10,8 +10,8 @@
 //    to deliver a whole request, from its first byte (or the TLS
 //    handshake) to its last (then the connection is closed); only GET and
 //    HEAD are served (405) and request bodies are refused (413);
-//  - with TLS, the client must present a certificate signed by the
-//    configured CA, or the handshake fails;
+//  - with TLS and a client CA, the client must present a certificate signed
+//    by it, or the handshake fails;
 //  - HTTP/1.1 keep-alive, capped per connection, and pipelined requests in
 //    order;
 //  - a response body may be streamed from a producer (a blob passing
@@ -48,6 +48,8 @@ struct ServerRequest {
   std::string Header(absl::string_view name) const;
   // The first query parameter `name`, percent-decoded, or "".
   std::string Param(absl::string_view name) const;
+  // Every value of query parameter `name`, percent-decoded, in order.
+  std::vector<std::string> Params(absl::string_view name) const;
 };
 
 struct ServerResponse {
@@ -71,9 +73,11 @@ struct ServerResponse {
 using HttpHandler = std::function<void(const ServerRequest&, ServerResponse&)>;
 
 struct TlsServerOptions {
-  std::string cert_file;       // PEM, the server's certificate
-  std::string key_file;        // PEM, its key
-  std::string client_ca_file;  // PEM: clients must present a cert it signed
+  std::string cert_file;  // PEM, the server's certificate
+  std::string key_file;   // PEM, its key
+  // PEM: clients must present a certificate it signed. Empty: no client
+  // certificate is asked for (the proxy face, whose clients log in).
+  std::string client_ca_file;
 };
 
 struct HttpServerOptions {
