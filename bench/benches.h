@@ -22,6 +22,9 @@ namespace nodefit::bench {
 [[nodiscard]] absl::Status RunMemoryBench(BenchEnv& env, Results* results);
 // 6. From exec to /readyz answering 200.
 [[nodiscard]] absl::Status RunStartupBench(BenchEnv& env, Results* results);
+// 7. The proxy face: blob throughput against the registry's own, and the
+// p50 it adds to a manifest by tag.
+[[nodiscard]] absl::Status RunProxyBench(BenchEnv& env, Results* results);
 
 }  // namespace nodefit::bench
 

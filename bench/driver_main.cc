@@ -2,8 +2,8 @@
 //
 //   nodefit_bench_driver run --out DIR [--smoke] [--only a,b,...]
 //                            [--nodefit BINARY]
-//       runs resolver, cri, pull, memory, startup (or those named), printing
-//       each figure as it comes and writing DIR/<bench>.json;
+//       runs resolver, cri, pull, memory, startup, proxy (or those named),
+//       printing each figure as it comes and writing DIR/<bench>.json;
 //   nodefit_bench_driver report --out DIR [--smoke] [--command TEXT]
 //                               [--load-before X]
 //       reads DIR/selection.json (Google Benchmark's JSON) and
@@ -37,11 +37,9 @@ using BenchFn = std::function<absl::Status(BenchEnv&, Results*)>;
 const std::vector<std::pair<std::string, BenchFn>>& AllBenches() {
   static const auto* const benches =
       new std::vector<std::pair<std::string, BenchFn>>{
-          {"resolver", RunResolverBench},
-          {"cri", RunCriBench},
-          {"pull", RunPullBench},
-          {"memory", RunMemoryBench},
-          {"startup", RunStartupBench}};
+          {"resolver", RunResolverBench}, {"cri", RunCriBench},
+          {"pull", RunPullBench},         {"memory", RunMemoryBench},
+          {"startup", RunStartupBench},   {"proxy", RunProxyBench}};
   return *benches;
 }
 
@@ -239,9 +237,10 @@ int Report(const Args& args) {
 int main(int argc, char** argv) {
   nodefit::bench::Args args;
   if (!nodefit::bench::ParseArgs(argc, argv, &args)) {
-    std::cerr << "usage: nodefit_bench_driver run|report --out DIR [--smoke] "
-                 "[--only resolver,cri,pull,memory,startup] [--nodefit BIN] "
-                 "[--command TEXT] [--load-before X]\n";
+    std::cerr
+        << "usage: nodefit_bench_driver run|report --out DIR [--smoke] "
+           "[--only resolver,cri,pull,memory,startup,proxy] [--nodefit BIN] "
+           "[--command TEXT] [--load-before X]\n";
     return 2;
   }
   return args.command == "run" ? nodefit::bench::Run(args)

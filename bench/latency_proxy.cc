@@ -6,12 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -208,9 +210,13 @@ void LatencyProxy::AcceptLoop() {
     // The handshake's round trip, then the first bytes' own delay.
     const Clock::time_point first_delivery = c->accepted + 3 * delay;
 
-    auto reader = [this, c, delay, first_delivery](int from, Pipe* pipe,
-                                                   bool client_side) {
+    const double bytes_per_second = options_.bytes_per_second;
+    auto reader = [this, c, delay, first_delivery, bytes_per_second](
+                      int from, Pipe* pipe, bool client_side) {
       std::string buffer(kChunk, '\0');
+      // With a bandwidth: when the link is free again. Reads wait for it, so
+      // TCP's own flow control holds the sender back (nothing piles up).
+      Clock::time_point link_free = Clock::now();
       while (true) {
         const ssize_t n = recv(from, buffer.data(), buffer.size(), 0);
         if (n < 0 && errno == EINTR) continue;
@@ -228,10 +234,18 @@ void LatencyProxy::AcceptLoop() {
             counters_.bytes_to_client += n;
           }
         }
-        std::lock_guard<std::mutex> lock(pipe->mu);
-        pipe->queue.push_back(std::move(chunk));
-        pipe->cv.notify_all();
+        {
+          std::lock_guard<std::mutex> lock(pipe->mu);
+          pipe->queue.push_back(std::move(chunk));
+          pipe->cv.notify_all();
+        }
         if (n <= 0) break;
+        if (bytes_per_second > 0) {
+          link_free = std::max(link_free, Clock::now()) +
+                      std::chrono::nanoseconds(static_cast<int64_t>(
+                          1e9 * static_cast<double>(n) / bytes_per_second));
+          std::this_thread::sleep_until(link_free);
+        }
       }
       c->finished.fetch_add(1);
     };

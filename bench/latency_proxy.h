@@ -2,16 +2,16 @@
 // each direction, as a registry across a WAN link would, and counts what
 // passes: connections, HTTP request lines (from the client side), bytes.
 //
-// What it models: a link with `one_way_delay` latency each way and no
-// bandwidth limit. Each direction has a reader that takes whatever bytes
-// arrive and queues them with a due time (now + delay) and a writer that
-// sends each chunk when it is due, so bytes in flight overlap (a 20 MB
-// layer is not serialised behind per-read sleeps). A new connection also
-// pays the TCP handshake: its first client bytes are not delivered before
-// accept + 3 delays (SYN, SYN-ACK, then the data). Not modelled: bandwidth,
+// What it models: a link with `one_way_delay` latency each way and, when
+// set, a bandwidth per direction. Each direction has a reader that takes
+// whatever bytes arrive and queues them with a due time (now + delay) and a
+// writer that sends each chunk when it is due, so bytes in flight overlap (a
+// 20 MB layer is not serialised behind per-read sleeps). A new connection
+// also pays the TCP handshake: its first client bytes are not delivered
+// before accept + 3 delays (SYN, SYN-ACK, then the data). Not modelled:
 // loss, and TCP's window growth over a long-RTT path (the endpoints see
-// loopback RTTs, so slow start never limits them) — the proxy buffers
-// without bound.
+// loopback RTTs, so slow start never limits them); without a bandwidth the
+// proxy buffers without bound.
 #ifndef NODEFIT_BENCH_LATENCY_PROXY_H_
 #define NODEFIT_BENCH_LATENCY_PROXY_H_
 
@@ -33,6 +33,10 @@ namespace nodefit::bench {
 struct LatencyProxyOptions {
   int upstream_port = 0;  // on 127.0.0.1
   absl::Duration one_way_delay = absl::Milliseconds(10);
+  // Each direction of each connection carries at most this many bytes a
+  // second (0: no limit): a link's bandwidth, enforced by reading no
+  // faster, so TCP flow control holds the sender back.
+  double bytes_per_second = 0;
 };
 
 class LatencyProxy {

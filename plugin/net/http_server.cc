@@ -660,7 +660,9 @@ class Server final : public HttpServer {
       if (conn.more_coming) Written(conn.id, static_cast<size_t>(n));
     }
     conn.out.clear();
-    conn.out.shrink_to_fit();
+    conn.out_offset = 0;
+    // A stream's buffer is reused for its next pieces; otherwise freed.
+    if (!conn.more_coming) conn.out.shrink_to_fit();
     if (conn.more_coming) {
       // The producer is behind the client: wait for its next piece.
       Watch(conn, 0);
@@ -703,8 +705,13 @@ class Server final : public HttpServer {
       Conn& conn = *it->second;
       if (conn.state == Conn::State::kWriting && conn.more_coming) {
         // The next piece of a stream: after what is still unwritten.
-        conn.out.erase(0, conn.out_offset);
-        conn.out_offset = 0;
+        // Written bytes are dropped once they are half the buffer, so the
+        // buffer keeps its capacity (no reallocation per piece) and the
+        // move costs at most what was appended since.
+        if (conn.out_offset > conn.out.size() / 2) {
+          conn.out.erase(0, conn.out_offset);
+          conn.out_offset = 0;
+        }
         conn.out += d.bytes;
         conn.close_after_write = d.close;
         conn.more_coming = d.more;

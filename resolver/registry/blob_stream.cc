@@ -142,28 +142,31 @@ size_t BlobStream::Releasable() const {
 
 absl::StatusOr<std::string> BlobStream::Read(size_t max_bytes) {
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(
-      +[](BlobStream* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) {
-        return s->finished_ || s->Releasable() > 0;
-      },
-      this));
+  auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return finished_ || Releasable() > 0;
+  };
+  mu_.Await(absl::Condition(&ready));
   if (!error_.ok()) return error_;
   size_t want = std::min(max_bytes, Releasable());
   if (want == 0) return absl::OutOfRangeError("end of the blob");
+  // One piece, or its rest, at a time: moved out whole when it can be
+  // (pieces are the HTTP client's reads, at most 64 KB, so nothing here
+  // allocates large buffers), never concatenated.
+  std::string& front = pieces_.front();
   std::string out;
-  out.reserve(want);
-  while (want > 0) {
-    std::string& front = pieces_.front();
+  if (front_offset_ == 0 && front.size() <= want) {
+    out = std::move(front);
+    pieces_.pop_front();
+  } else {
     const size_t take = std::min(want, front.size() - front_offset_);
-    out.append(front, front_offset_, take);
+    out = front.substr(front_offset_, take);
     front_offset_ += take;
-    want -= take;
-    buffered_ -= take;
     if (front_offset_ == front.size()) {
       pieces_.pop_front();
       front_offset_ = 0;
     }
   }
+  buffered_ -= out.size();
   return out;
 }
 
