@@ -128,12 +128,11 @@ absl::StatusOr<std::unique_ptr<DockerServer>> DockerServer::Start(
   // Short: the API socket and libnetwork's sockets live under it.
   const std::string dir = ShortTempDir();
   if (dir.empty()) return absl::InternalError("mkdtemp");
-  nlohmann::json config = {
-      {"debug", true},
-      {"features",
-       {{"containerd-snapshotter",
-         options.store == DockerImageStore::kContainerd}}}};
+  nlohmann::json config = {{"debug", true}};
+  // The containerd store is Docker's default on a fresh data root (moby:
+  // daemon/image_store_choice.go), so it is left to the default.
   if (options.store == DockerImageStore::kClassic) {
+    config["features"] = {{"containerd-snapshotter", false}};
     config["storage-driver"] = "vfs";  // needs nothing of the kernel
   }
   if (!options.registry_mirrors.empty()) {

@@ -41,8 +41,10 @@ struct DockerdPeer {
 };
 
 enum class DockerImageStore {
-  kContainerd,  // containerd's image store and snapshotters (overlayfs)
-  kClassic,     // features.containerd-snapshotter false, storage-driver vfs
+  // containerd's image store and snapshotters (overlayfs): Docker's default,
+  // so daemon.json says nothing about it.
+  kContainerd,
+  kClassic,  // features.containerd-snapshotter false, storage-driver vfs
 };
 
 struct DockerOptions {
