@@ -1048,9 +1048,20 @@ DecideCarried(const std::string& certs_dir, const HostsInstallOptions& options,
     for (const CarriedHost& mirror : config.mirrors) {
       RETURN_IF_ERROR(ValidateCarriedUrl(mirror.url));
     }
-    // Nothing to carry, or an earlier install carried it.
     if (config.mirrors.empty() && !config.insecure) continue;
-    if (state.carried.count(name) > 0) continue;
+    if (const auto done = state.carried.find(name);
+        done != state.carried.end()) {
+      // An earlier install carried them; written again, as recorded, only
+      // where its file has been deleted since.
+      ASSIGN_OR_RETURN(
+          const FileInfo file,
+          Inspect(absl::StrCat(certs_dir, "/", name, "/", kHostsToml)));
+      if (file.kind == Kind::kMissing) {
+        apply[name] = done->second;
+        names->insert(name);
+      }
+      continue;
+    }
     ASSIGN_OR_RETURN(const std::string dir, HostsDirOf(certs_dir, name));
     const bool own = dir == name;
     const bool fallback = dir.empty() || dir == "_default";
@@ -1092,9 +1103,8 @@ DecideCarried(const std::string& certs_dir, const HostsInstallOptions& options,
       if (!tree.empty()) {
         return absl::FailedPreconditionError(
             absl::StrCat("cannot carry Docker's ", what, " for ", name,
-                         " into a hosts.toml "
-                         "of its own: ",
-                         file, " has settings that file would lack; write ",
+                         " into a hosts.toml of its own: ", file,
+                         " has settings that file would lack; write ",
                          certs_dir, "/", name, "/", kHostsToml, " first"));
       }
       names->insert(name);

@@ -508,6 +508,19 @@ TEST(CarriedHostsTest, MirrorsGoAfterNodefitInAFileOfDockerHubsOwn) {
   EXPECT_FALSE(Exists(dir.path() + "/_default"));
 }
 
+TEST(CarriedHostsTest, AFileDeletedSinceIsWrittenAgainWithThem) {
+  testing::TempDir dir;
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(WithMirrors(dir.path()), &report).ok());
+  const std::string path = dir.path() + "/docker.io/hosts.toml";
+  const std::string installed = ReadAll(path);
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  ASSERT_TRUE(InstallHosts(WithMirrors(dir.path()), &report).ok());
+  EXPECT_EQ(ReadAll(path), installed);
+  ASSERT_TRUE(RemoveHosts(dir.path(), &report).ok());
+  EXPECT_FALSE(Exists(dir.path() + "/docker.io"));
+}
+
 TEST(CarriedHostsTest, MirrorsJoinAnExistingFileWithoutHosts) {
   testing::TempDir dir;
   ASSERT_EQ(mkdir((dir.path() + "/docker.io").c_str(), 0755), 0);
