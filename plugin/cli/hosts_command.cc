@@ -4,6 +4,9 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -12,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "plugin/cli/cli.h"
 #include "plugin/cli/commands.h"
+#include "plugin/containerd/docker_config.h"
 #include "plugin/containerd/hosts_toml.h"
 #include "plugin/tls/pki.h"
 
@@ -88,9 +92,47 @@ int RunHosts(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
       valid = absl::InvalidArgumentError(absl::StrCat(
           "--certs-dir ", options.certs_dir, " is not a directory"));
     }
+    // Docker's daemon.json settings that nodefit's host would switch off
+    // (docker_config.h): carried over with --docker-config; without it, a
+    // Docker certs dir whose daemon.json sets any is refused, since pulls
+    // that need them would then fail.
+    const bool docker = IsDockerCertsDir(options.certs_dir);
+    std::vector<std::string> docker_notes;
+    if (valid.ok() && flags.Has("docker-config")) {
+      absl::StatusOr<DockerRegistryConfig> docker_config =
+          LoadDockerDaemonJson(flags.Get("docker-config"));
+      absl::StatusOr<std::map<std::string, CarriedConfig>> carried =
+          docker_config.ok()
+              ? DockerCarried(*docker_config, options.registries, &docker_notes)
+              : docker_config.status();
+      if (carried.ok()) {
+        options.carried = *std::move(carried);
+      } else {
+        valid = carried.status();
+      }
+    } else if (valid.ok() && docker) {
+      const std::string beside = DockerDaemonJsonBeside(options.certs_dir);
+      absl::StatusOr<DockerRegistryConfig> docker_config =
+          LoadDockerDaemonJson(beside);
+      if (!absl::IsNotFound(docker_config.status())) {
+        if (!docker_config.ok()) {
+          valid = docker_config.status();
+        } else if (DockerNeedsCarrying(*docker_config)) {
+          valid = absl::FailedPreconditionError(absl::StrCat(
+              beside,
+              " sets registry-mirrors or insecure-registries, which Docker "
+              "stops applying to a registry once its hosts.toml lists "
+              "nodefit's host; pass --docker-config ",
+              beside, " so that install carries them over"));
+        }
+      }
+    }
     if (!valid.ok()) {
       err << "nodefit hosts install: " << valid.message() << "\n";
       return kExitUsage;
+    }
+    for (const std::string& note : docker_notes) {
+      err << "nodefit hosts install: note: " << note << "\n";
     }
     if (absl::StartsWith(options.address, "https://")) {
       // Mutual TLS: the node's PKI, made once and kept across reinstalls.
@@ -110,7 +152,8 @@ int RunHosts(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
       return usage_error("--pki-dir goes with an https:// --address");
     }
     status = InstallHosts(options, &report);
-    if (status.ok()) {
+    // Docker reads its own certs dir whatever containerd's config says.
+    if (status.ok() && !docker) {
       WarnIfContainerdReadsElsewhere(options.certs_dir, flags, err);
     }
   } else {
@@ -118,7 +161,7 @@ int RunHosts(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     // had.
     if (flags.Has("address") || flags.Has("registry") ||
         flags.Has("containerd-config") || flags.Has("containerd-bin") ||
-        flags.Has("pki-dir")) {
+        flags.Has("pki-dir") || flags.Has("docker-config")) {
       return usage_error(absl::StrCat(action, " takes only --certs-dir"));
     }
     const std::string certs_dir = flags.Get("certs-dir");
@@ -149,7 +192,8 @@ Command HostsCommand() {
       "[--registry HOST]...\n"
       "                             [--pki-dir DIR] [--containerd-config "
       "FILE]\n"
-      "                             [--containerd-bin PATH]\n"
+      "                             [--containerd-bin PATH] "
+      "[--docker-config FILE]\n"
       "       nodefit hosts remove --certs-dir DIR\n"
       "       nodefit hosts suspend|resume --certs-dir DIR\n\n"
       "install makes nodefit the first registry host containerd tries: in "
@@ -208,7 +252,24 @@ Command HostsCommand() {
       "containerd\n"
       "                   would not read DIR for its CRI pulls (e.g. a "
       "config_path\n"
-      "                   list on containerd 2.1+), with the fix\n\n"
+      "                   list on containerd 2.1+), with the fix; not "
+      "checked for a\n"
+      "                   DIR ending in docker/certs.d (Docker's)\n"
+      "  --docker-config FILE\n"
+      "                   Docker's daemon.json, for a DIR Docker reads "
+      "(/etc/docker/certs.d).\n"
+      "                   Docker stops applying its registry-mirrors and "
+      "insecure-registries\n"
+      "                   to a registry whose hosts.toml lists more than one "
+      "host, so install\n"
+      "                   writes them into the hosts.toml: the mirrors after "
+      "nodefit's host\n"
+      "                   in docker.io's, an insecure registry's server as "
+      "http:// with\n"
+      "                   skip_verify. Without it, install refuses a "
+      "docker/certs.d DIR whose\n"
+      "                   daemon.json beside it sets either "
+      "(docs/docker.md)\n\n"
       "Prints one line per file: added, already present, created, "
       "restored, deleted.\nExit status: 0 done, 1 I/O failure, 2 bad usage "
       "or a file nodefit will not\nedit (e.g. it does not parse; the "
@@ -218,7 +279,8 @@ Command HostsCommand() {
        {"registry"},
        {"pki-dir"},
        {"containerd-config"},
-       {"containerd-bin"}},
+       {"containerd-bin"},
+       {"docker-config"}},
       &RunHosts};
 }
 

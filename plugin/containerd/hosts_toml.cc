@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -33,6 +34,14 @@ namespace {
 constexpr absl::string_view kComment =
     "# Added by nodefit (nodefit hosts install); nodefit hosts remove takes "
     "it out.";
+constexpr absl::string_view kCarriedMirrorsComment =
+    "# registry-mirrors of Docker's daemon.json, carried over by nodefit "
+    "hosts install (Docker stops using them once this file lists a host); "
+    "nodefit hosts remove takes them out.";
+constexpr absl::string_view kCarriedInsecureComment =
+    "# insecure-registries of Docker's daemon.json, carried over by nodefit "
+    "hosts install (Docker stops applying it once this file lists a host); "
+    "nodefit hosts remove takes it out.";
 constexpr absl::string_view kHostsToml = "hosts.toml";
 constexpr absl::string_view kBom = "\xEF\xBB\xBF";
 constexpr size_t kMaxHostsTomlBytes = 1 << 20;
@@ -212,6 +221,91 @@ std::string TomlString(absl::string_view s) {
     out.push_back(c);
   }
   out.push_back('"');
+  return out;
+}
+
+// The tree as text without `keys` at its root, as CanonicalWithout.
+std::string CanonicalWithoutKeys(toml::table tree,
+                                 const std::vector<std::string>& keys) {
+  for (const std::string& key : keys) tree.erase(key);
+  std::ostringstream out;
+  out << toml::toml_formatter(tree);
+  return out.str();
+}
+
+// What install writes for `carried` into registry `name`'s hosts.toml,
+// below whatever is there: the insecure registry's server keys, then the
+// mirrors as hosts (nodefit's host then goes in above them, as always just
+// before the first table).
+std::string CarriedText(absl::string_view name, const CarriedConfig& carried,
+                        absl::string_view newline) {
+  std::string text;
+  if (carried.insecure) {
+    absl::StrAppend(&text, kCarriedInsecureComment, newline,
+                    "server = ", TomlString(absl::StrCat("http://", name)),
+                    newline, "skip_verify = true", newline);
+  }
+  if (!carried.mirrors.empty()) {
+    if (!text.empty()) absl::StrAppend(&text, newline);
+    absl::StrAppend(&text, kCarriedMirrorsComment, newline);
+    for (const CarriedHost& mirror : carried.mirrors) {
+      absl::StrAppend(&text, "[host.", TomlString(mirror.url), "]", newline,
+                      "  capabilities = [\"pull\", \"resolve\"]", newline);
+      if (mirror.skip_verify) {
+        absl::StrAppend(&text, "  skip_verify = true", newline);
+      }
+    }
+  }
+  return text;
+}
+
+// `content` (a registry's hosts.toml, "" when there is none) with `carried`
+// written below it, proven to add exactly that: the mirrors as the only
+// hosts and, into an empty file, the insecure registry's keys.
+[[nodiscard]] absl::StatusOr<std::string> WithCarried(
+    absl::string_view content, absl::string_view path, absl::string_view name,
+    const CarriedConfig& carried) {
+  ASSIGN_OR_RETURN(const toml::table before, ParseToml(content, path));
+  auto cannot = [&](absl::string_view why) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot carry Docker's daemon.json settings for ", name,
+                     " into ", path, ": ", why));
+  };
+  if (before.get("host") != nullptr) return cannot("it lists hosts already");
+  if (carried.insecure && !before.empty()) {
+    return cannot(absl::StrCat(
+        "it has settings of its own; Docker stops treating ", name,
+        " as insecure once it lists nodefit's host, so add server = "
+        "\"http://",
+        name, "\" and skip_verify = true to it first"));
+  }
+  const absl::string_view newline = NewlineOf(content);
+  std::string out(content);
+  if (!out.empty()) {
+    if (out.back() != '\n') absl::StrAppend(&out, newline);
+    absl::StrAppend(&out, newline);
+  }
+  absl::StrAppend(&out, CarriedText(name, carried, newline));
+  absl::StatusOr<toml::table> after = ParseToml(out, path);
+  if (!after.ok()) return cannot("the result would not parse");
+  const toml::table* hosts = after->get_as<toml::table>("host");
+  if (hosts == nullptr ? !carried.mirrors.empty()
+                       : hosts->size() != carried.mirrors.size()) {
+    return cannot("the mirrors did not come out as written");
+  }
+  for (const CarriedHost& mirror : carried.mirrors) {
+    if (FindHost(*after, mirror.url) == nullptr) {
+      return cannot("the mirrors did not come out as written");
+    }
+  }
+  std::vector<std::string> added = {"host"};
+  if (carried.insecure) {
+    added.insert(added.end(), {"server", "skip_verify"});
+  }
+  if (CanonicalWithoutKeys(*std::move(after), added) !=
+      CanonicalWithoutKeys(before, added)) {
+    return cannot("the rest of the file would read differently");
+  }
   return out;
 }
 
@@ -432,16 +526,73 @@ struct HostsState {
   std::set<std::string> changed;       // hosts.toml edited, backup beside it
   std::set<std::string> created;       // hosts.toml created
   std::set<std::string> created_dirs;  // registry directory created
+  // Docker's settings written below nodefit's host, by registry.
+  std::map<std::string, CarriedConfig> carried;
 
   bool operator==(const HostsState& other) const {
     return host == other.host && changed == other.changed &&
-           created == other.created && created_dirs == other.created_dirs;
+           created == other.created && created_dirs == other.created_dirs &&
+           carried == other.carried;
   }
   bool operator!=(const HostsState& other) const { return !(*this == other); }
 };
 
 std::string StatePath(const std::string& certs_dir) {
   return absl::StrCat(certs_dir, "/", kHostsStateFile);
+}
+
+nlohmann::json CarriedToJson(
+    const std::map<std::string, CarriedConfig>& carried) {
+  nlohmann::json doc = nlohmann::json::object();
+  for (const auto& [name, config] : carried) {
+    nlohmann::json mirrors = nlohmann::json::array();
+    for (const CarriedHost& mirror : config.mirrors) {
+      mirrors.push_back(
+          {{"url", mirror.url}, {"skip_verify", mirror.skip_verify}});
+    }
+    doc[name] = {{"mirrors", mirrors}, {"insecure", config.insecure}};
+  }
+  return doc;
+}
+
+// The "carried" object of nodefit's state file or note; its names and URLs
+// are checked, since they are written into hosts.toml again.
+[[nodiscard]] absl::StatusOr<std::map<std::string, CarriedConfig>>
+CarriedFromJson(const nlohmann::json& doc, absl::string_view what) {
+  auto damaged = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is damaged: \"carried\": ", why));
+  };
+  std::map<std::string, CarriedConfig> carried;
+  if (!doc.is_object()) return damaged("not an object");
+  for (const auto& [name, entry] : doc.items()) {
+    if (absl::Status s = ValidateHostsDirName(name); !s.ok()) {
+      return damaged(s.message());
+    }
+    const auto mirrors = entry.find("mirrors");
+    const auto insecure = entry.find("insecure");
+    if (!entry.is_object() || mirrors == entry.end() || !mirrors->is_array() ||
+        insecure == entry.end() || !insecure->is_boolean()) {
+      return damaged(name);
+    }
+    CarriedConfig config;
+    config.insecure = insecure->get<bool>();
+    for (const nlohmann::json& mirror : *mirrors) {
+      const auto url = mirror.find("url");
+      const auto skip = mirror.find("skip_verify");
+      if (!mirror.is_object() || url == mirror.end() || !url->is_string() ||
+          skip == mirror.end() || !skip->is_boolean()) {
+        return damaged(name);
+      }
+      CarriedHost host{url->get<std::string>(), skip->get<bool>()};
+      if (absl::Status s = ValidateCarriedUrl(host.url); !s.ok()) {
+        return damaged(s.message());
+      }
+      config.mirrors.push_back(std::move(host));
+    }
+    carried[name] = std::move(config);
+  }
+  return carried;
 }
 
 // The state file; `exists` false (and an empty state) when there is none.
@@ -494,6 +645,9 @@ std::string StatePath(const std::string& certs_dir) {
       names->insert(name.get<std::string>());
     }
   }
+  if (const auto carried = doc.find("carried"); carried != doc.end()) {
+    ASSIGN_OR_RETURN(state.carried, CarriedFromJson(*carried, what));
+  }
   return state;
 }
 
@@ -510,6 +664,7 @@ std::string StatePath(const std::string& certs_dir) {
     doc["client_cert"] = state.host.client_cert;
     doc["client_key"] = state.host.client_key;
   }
+  if (!state.carried.empty()) doc["carried"] = CarriedToJson(state.carried);
   return WriteFileAtomically(StatePath(certs_dir),
                              absl::StrCat(DumpJson(doc, 2), "\n"), 0644);
 }
@@ -548,8 +703,10 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
   return plan;
 }
 
-[[nodiscard]] absl::Status PlanInstall(const NodefitHost& host, FilePlan* plan,
-                                       HostsReport* report) {
+// `carried`: Docker's settings to write below nodefit's host (null: none).
+[[nodiscard]] absl::Status PlanInstall(const NodefitHost& host,
+                                       const CarriedConfig* carried,
+                                       FilePlan* plan, HostsReport* report) {
   ASSIGN_OR_RETURN(const FileInfo dir, Inspect(plan->dir));
   if (dir.kind != Kind::kDirectory && dir.kind != Kind::kMissing) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -561,6 +718,12 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
     plan->action = FilePlan::Action::kCreate;
     plan->create_dir = dir.kind == Kind::kMissing;
     plan->new_content = NodefitHostBlock(host);
+    if (carried != nullptr) {
+      ASSIGN_OR_RETURN(const std::string base,
+                       WithCarried("", plan->path, plan->name, *carried));
+      ASSIGN_OR_RETURN(plan->new_content,
+                       AddNodefitHost(base, plan->path, host));
+    }
     plan->line = absl::StrCat(plan->path, ": created",
                               plan->create_dir ? " (and its directory)" : "");
     if (!plan->create_dir) {
@@ -582,8 +745,12 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
   }
   ASSIGN_OR_RETURN(plan->old_content,
                    ReadFileNoFollow(plan->path, kMaxHostsTomlBytes));
-  ASSIGN_OR_RETURN(plan->new_content,
-                   AddNodefitHost(plan->old_content, plan->path, host));
+  std::string base = plan->old_content;
+  if (carried != nullptr) {
+    ASSIGN_OR_RETURN(
+        base, WithCarried(plan->old_content, plan->path, plan->name, *carried));
+  }
+  ASSIGN_OR_RETURN(plan->new_content, AddNodefitHost(base, plan->path, host));
   if (plan->new_content == plan->old_content) {
     plan->line = absl::StrCat(plan->path, ": already present");
     return absl::OkStatus();
@@ -593,6 +760,21 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
       absl::StrCat(plan->path, ": added ", host.address, " (backup in ",
                    kHostsToml, kHostsBackupSuffix, ")");
   return absl::OkStatus();
+}
+
+// What install writes into a registry's file, from what was there before
+// (`before`; "" for a file install created) and Docker's settings carried
+// into it.
+[[nodiscard]] absl::StatusOr<std::string> Installed(const std::string& before,
+                                                    const FilePlan& plan,
+                                                    const HostsState& state) {
+  std::string base = before;
+  if (const auto carried = state.carried.find(plan.name);
+      carried != state.carried.end()) {
+    ASSIGN_OR_RETURN(
+        base, WithCarried(before, plan.path, plan.name, carried->second));
+  }
+  return base;
 }
 
 [[nodiscard]] absl::Status PlanRemove(const HostsState& state, bool created,
@@ -622,6 +804,22 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
                      ReadFileNoFollow(plan->backup, kMaxHostsTomlBytes));
     know_before = true;
   }
+  // What the file was with Docker's carried settings and without nodefit's
+  // host; unknown when its backup is gone or no longer parses.
+  absl::StatusOr<std::string> base =
+      absl::NotFoundError("what was there before is unknown");
+  if (know_before) base = Installed(before, *plan, state);
+  auto undo = [&] {
+    if (created) {
+      plan->action = FilePlan::Action::kDelete;
+      plan->line = absl::StrCat(plan->path, ": deleted");
+    } else {
+      plan->action = FilePlan::Action::kRestore;
+      plan->drop_backup = false;  // the rename consumes it
+      plan->line = absl::StrCat(plan->path, ": restored");
+    }
+    return absl::OkStatus();
+  };
   if (know_before) {
     if (plan->old_content == before && !created) {
       plan->line = absl::StrCat(plan->path, ": unchanged");
@@ -629,24 +827,19 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
     }
     // A backup that no longer parses simply matches nothing.
     const absl::StatusOr<std::string> installed =
-        AddNodefitHost(before, plan->path, state.host);
-    if (installed.ok() && plan->old_content == *installed) {
-      if (created) {
-        plan->action = FilePlan::Action::kDelete;
-        plan->line = absl::StrCat(plan->path, ": deleted");
-      } else {
-        plan->action = FilePlan::Action::kRestore;
-        plan->drop_backup = false;  // the rename consumes it
-        plan->line = absl::StrCat(plan->path, ": restored");
-      }
-      return absl::OkStatus();
-    }
+        base.ok() ? AddNodefitHost(*base, plan->path, state.host) : base;
+    if (installed.ok() && plan->old_content == *installed) return undo();
   }
   // Edited since install (or its backup is gone): take out only nodefit's
   // table and keep everything else.
   ASSIGN_OR_RETURN(
       plan->new_content,
       RemoveNodefitHost(plan->old_content, plan->path, state.host.address));
+  // Only nodefit's table had changed: Docker's settings go with it.
+  if (base.ok() && state.carried.count(plan->name) > 0 &&
+      plan->new_content == *base) {
+    return undo();
+  }
   if (plan->new_content == plan->old_content) {
     plan->line = absl::StrCat(plan->path, ": left as is (no nodefit host)");
     if (know_before) {
@@ -667,7 +860,10 @@ FilePlan NewPlan(const std::string& certs_dir, const std::string& name) {
       absl::StrCat(plan->path, ": removed nodefit's host, kept other edits");
   report->notes.push_back(absl::StrCat(
       plan->path, know_before ? " was edited after install" : " has no backup",
-      ": removed only nodefit's host and kept the rest"));
+      ": removed only nodefit's host and kept the rest",
+      state.carried.count(plan->name) > 0
+          ? ", including what install carried over from Docker's daemon.json"
+          : ""));
   return absl::OkStatus();
 }
 
@@ -804,7 +1000,144 @@ std::string CleanDir(std::string dir) {
                : absl::InternalError(message);
 }
 
+// The directory containerd's code reads for registry `name` (its
+// hostPaths: "<host>_<port>_" for a name with a port, then <name>, then
+// _default), or "" when none of them exists.
+[[nodiscard]] absl::StatusOr<std::string> HostsDirOf(
+    const std::string& certs_dir, const std::string& name) {
+  std::vector<std::string> candidates;
+  if (const size_t colon = name.rfind(':');
+      colon != std::string::npos && colon > 0) {
+    candidates.push_back(
+        absl::StrCat(name.substr(0, colon), "_", name.substr(colon + 1), "_"));
+  }
+  candidates.push_back(name);
+  candidates.push_back("_default");
+  for (const std::string& candidate : candidates) {
+    ASSIGN_OR_RETURN(const FileInfo info,
+                     Inspect(absl::StrCat(certs_dir, "/", candidate)));
+    if (info.kind != Kind::kMissing) return candidate;
+  }
+  return std::string();
+}
+
+std::string CarriedWhat(const CarriedConfig& config) {
+  if (config.insecure && !config.mirrors.empty()) {
+    return "registry-mirrors and insecure-registries";
+  }
+  return config.insecure ? "insecure-registries" : "registry-mirrors";
+}
+
+// Which of options.carried this install writes, by registry: those whose
+// hosts configuration it changes (their own file among `names`, or
+// _default when they have no directory) and that Docker applies now (the
+// file they resolve to lists no host but nodefit's). A registry that
+// resolved to _default gets a file of its own, added to `names`.
+[[nodiscard]] absl::StatusOr<std::map<std::string, CarriedConfig>>
+DecideCarried(const std::string& certs_dir, const HostsInstallOptions& options,
+              const NodefitHost& host, const HostsState& state,
+              std::set<std::string>* names, HostsReport* report) {
+  std::map<std::string, CarriedConfig> apply;
+  for (const auto& [name, config] : options.carried) {
+    RETURN_IF_ERROR(ValidateHostsDirName(name));
+    if (name == "_default") {
+      return absl::InvalidArgumentError(
+          "Docker's settings are carried into a registry's own hosts.toml, "
+          "not _default");
+    }
+    for (const CarriedHost& mirror : config.mirrors) {
+      RETURN_IF_ERROR(ValidateCarriedUrl(mirror.url));
+    }
+    if (config.mirrors.empty() && !config.insecure) continue;
+    if (const auto done = state.carried.find(name);
+        done != state.carried.end()) {
+      // An earlier install carried them; written again, as recorded, only
+      // where its file has been deleted since.
+      ASSIGN_OR_RETURN(
+          const FileInfo file,
+          Inspect(absl::StrCat(certs_dir, "/", name, "/", kHostsToml)));
+      if (file.kind == Kind::kMissing) {
+        apply[name] = done->second;
+        names->insert(name);
+      }
+      continue;
+    }
+    ASSIGN_OR_RETURN(const std::string dir, HostsDirOf(certs_dir, name));
+    const bool own = dir == name;
+    const bool fallback = dir.empty() || dir == "_default";
+    if (!(own && names->count(name) > 0) &&
+        !(fallback && names->count("_default") > 0)) {
+      continue;  // this install leaves the hosts Docker uses for it alone
+    }
+    const std::string what = CarriedWhat(config);
+    std::string content;
+    const std::string file =
+        dir.empty() ? std::string()
+                    : absl::StrCat(certs_dir, "/", dir, "/", kHostsToml);
+    if (!file.empty()) {
+      ASSIGN_OR_RETURN(const FileInfo info, Inspect(file));
+      if (info.kind == Kind::kFile) {
+        ASSIGN_OR_RETURN(content, ReadFileNoFollow(file, kMaxHostsTomlBytes));
+      }
+    }
+    ASSIGN_OR_RETURN(toml::table tree, ParseToml(content, file));
+    const bool has_nodefit = FindHost(tree, host.address) != nullptr;
+    if (toml::table* hosts = tree.get_as<toml::table>("host")) {
+      hosts->erase(Std(host.address));
+      if (!hosts->empty()) {
+        report->notes.push_back(absl::StrCat(
+            file, " lists hosts, so Docker already ignores its daemon.json's ",
+            what, " for ", name, "; nothing carried over"));
+        continue;
+      }
+      tree.erase("host");
+    }
+    if (own && has_nodefit) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          file, " has nodefit's host without Docker's ", what, " for ", name,
+          ", which Docker no longer applies; run `nodefit hosts remove "
+          "--certs-dir ",
+          certs_dir, "`, then install again"));
+    }
+    if (!own) {
+      if (!tree.empty()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot carry Docker's ", what, " for ", name,
+                         " into a hosts.toml of its own: ", file,
+                         " has settings that file would lack; write ",
+                         certs_dir, "/", name, "/", kHostsToml, " first"));
+      }
+      names->insert(name);
+    }
+    apply[name] = config;
+  }
+  return apply;
+}
+
 }  // namespace
+
+absl::Status ValidateCarriedUrl(absl::string_view url) {
+  auto bad = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid mirror URL \"", url, "\": ", why));
+  };
+  absl::string_view rest = url;
+  if (!absl::ConsumePrefix(&rest, "http://") &&
+      !absl::ConsumePrefix(&rest, "https://")) {
+    return bad("must start with http:// or https://");
+  }
+  for (char c : rest) {
+    if (!absl::ascii_isgraph(static_cast<unsigned char>(c)) || c == '"' ||
+        c == '\\' || c == '?' || c == '#') {
+      return bad("characters nodefit does not write into hosts.toml");
+    }
+  }
+  if (absl::Status s = ValidateRegistryHost(rest.substr(0, rest.find('/')));
+      !s.ok()) {
+    return bad(s.message());
+  }
+  return absl::OkStatus();
+}
 
 absl::Status ValidateNodefitAddress(absl::string_view address) {
   auto bad = [&](absl::string_view why) {
@@ -1044,13 +1377,20 @@ absl::Status InstallHosts(const HostsInstallOptions& options,
     ASSIGN_OR_RETURN(names, ExistingHostsFiles(certs_dir, report));
     names.insert("_default");
   }
+  ASSIGN_OR_RETURN(const auto carried, DecideCarried(certs_dir, options, host,
+                                                     state, &names, report));
 
   // Check every file before writing any.
   std::vector<FilePlan> plans;
   std::vector<absl::Status> errors;
   for (const std::string& name : names) {
     FilePlan plan = NewPlan(certs_dir, name);
-    if (absl::Status s = PlanInstall(host, &plan, report); !s.ok()) {
+    const auto carried_here = carried.find(name);
+    if (absl::Status s = PlanInstall(
+            host,
+            carried_here == carried.end() ? nullptr : &carried_here->second,
+            &plan, report);
+        !s.ok()) {
       errors.push_back(s);
       continue;
     }
@@ -1070,6 +1410,9 @@ absl::Status InstallHosts(const HostsInstallOptions& options,
       next.created.insert(plan.name);
       next.changed.erase(plan.name);
       if (plan.create_dir) next.created_dirs.insert(plan.name);
+    }
+    if (plan.action != FilePlan::Action::kNone && carried.count(plan.name)) {
+      next.carried[plan.name] = carried.at(plan.name);
     }
   }
   const bool recorded = !next.changed.empty() || !next.created.empty();
@@ -1181,6 +1524,7 @@ absl::Status SuspendHosts(const std::string& dir, HostsReport* report) {
   registries.insert(state.created.begin(), state.created.end());
   nlohmann::json note = {{"address", state.host.address},
                          {"registries", registries}};
+  if (!state.carried.empty()) note["carried"] = CarriedToJson(state.carried);
   if (!state.host.ca.empty()) {
     note["ca"] = state.host.ca;
     note["client_cert"] = state.host.client_cert;
@@ -1222,6 +1566,11 @@ absl::Status ResumeHosts(const std::string& dir, HostsReport* report) {
         options.registries.push_back(name.get<std::string>());
       }
     }
+  }
+  if (const auto it = note.find("carried"); it != note.end()) {
+    ASSIGN_OR_RETURN(
+        options.carried,
+        CarriedFromJson(*it, absl::StrCat("nodefit's note ", path)));
   }
   RETURN_IF_ERROR(InstallHosts(options, report));
   if (unlink(path.c_str()) != 0 && errno != ENOENT) {

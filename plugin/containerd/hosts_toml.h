@@ -26,6 +26,7 @@
 #ifndef NODEFIT_PLUGIN_CONTAINERD_HOSTS_TOML_H_
 #define NODEFIT_PLUGIN_CONTAINERD_HOSTS_TOML_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,40 @@ std::string NodefitHostBlock(const NodefitHost& host,
     absl::string_view content, absl::string_view path,
     absl::string_view address);
 
+// Docker only. Docker merges its daemon.json registry-mirrors (Docker Hub)
+// and insecure-registries into a registry's hosts only while that
+// registry's hosts configuration yields one host (moby: daemon/hosts.go,
+// mergeLegacyConfig), so nodefit's host would switch them off. Install
+// writes their equivalent into the hosts.toml instead (docker_config.h
+// reads them).
+struct CarriedHost {
+  std::string url;           // a mirror: http(s)://host[:port][/path]
+  bool skip_verify = false;  // Docker treats its host as insecure
+
+  bool operator==(const CarriedHost& other) const {
+    return url == other.url && skip_verify == other.skip_verify;
+  }
+};
+struct CarriedConfig {
+  // Tried after nodefit's host and before the registry, in this order, with
+  // the capabilities pull and resolve.
+  std::vector<CarriedHost> mirrors;
+  // Docker treats the registry itself as insecure (https unverified, then
+  // plain http): written as server = "http://<registry>" and
+  // skip_verify = true, which containerd's hosts.go treats the same way
+  // (https first, unverified, falling back to http). Only into a hosts.toml
+  // install creates.
+  bool insecure = false;
+
+  bool operator==(const CarriedConfig& other) const {
+    return mirrors == other.mirrors && insecure == other.insecure;
+  }
+};
+
+// Checks a carried mirror URL: http:// or https://, a valid registry host,
+// and only characters a TOML basic string holds unescaped.
+[[nodiscard]] absl::Status ValidateCarriedUrl(absl::string_view url);
+
 struct HostsInstallOptions {
   std::string certs_dir;
   std::string address = std::string(kDefaultNodefitAddress);
@@ -117,6 +152,15 @@ struct HostsInstallOptions {
   // Empty: _default and every existing <registry>/hosts.toml. Otherwise only
   // these registries' files, created when absent.
   std::vector<std::string> registries;
+  // By registry (directory name). Applied to a registry whose hosts
+  // configuration this install changes (its own file, or _default when it
+  // has no directory of its own) and in which Docker applies them now: the
+  // file it resolves to (containerd's order: <registry>, then _default)
+  // lists no host. A registry without a file of its own then gets one.
+  // Where Docker already ignores them nothing is carried (a note says so);
+  // where carrying would change anything else, install refuses
+  // (FailedPrecondition) and changes nothing.
+  std::map<std::string, CarriedConfig> carried;
 };
 
 // What was done, for the command to print.

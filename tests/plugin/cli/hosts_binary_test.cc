@@ -370,6 +370,9 @@ TEST_F(HostsBinaryTest, BadUsageExitsTwo) {
       {"remove", "--certs-dir", dir_.path(), "--registry", "docker.io"},
       {"install", "--certs-dir", dir_.path(), "--address",
        "http://127.0.0.1:5055", "--pki-dir", pki_},
+      {"remove", "--certs-dir", dir_.path(), "--docker-config", "/x.json"},
+      {"install", "--certs-dir", dir_.path(), "--docker-config",
+       Path("/missing.json")},
   };
   const std::map<std::string, Entry> before = Snapshot(dir_.path());
   for (std::vector<std::string> args : cases) {
@@ -387,6 +390,75 @@ TEST_F(HostsBinaryTest, BadUsageExitsTwo) {
   EXPECT_TRUE(Snapshot(dir_.path()) == before);
 }
 
+// Docker's certs dir (docker/certs.d): containerd's config is not
+// consulted, and Docker's daemon.json settings that nodefit's host would
+// switch off are carried over with --docker-config, or the install refused.
+class HostsDockerTest : public HostsBinaryTest {
+ protected:
+  void SetUp() override {
+    HostsBinaryTest::SetUp();
+    certs_ = docker_dir_.path() + "/docker/certs.d";
+    ASSERT_EQ(mkdir((docker_dir_.path() + "/docker").c_str(), 0755), 0);
+    ASSERT_EQ(mkdir(certs_.c_str(), 0755), 0);
+    // A containerd that reads elsewhere: no concern of Docker's.
+    containerd_config_ = ContainerdConfig("/etc/elsewhere/certs.d");
+  }
+  testing::RunResult DockerInstall(std::vector<std::string> extra = {}) const {
+    std::vector<std::string> args = {
+        "install",          "--certs-dir", certs_, "--containerd-config",
+        containerd_config_, "--pki-dir",   pki_};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Hosts(args);
+  }
+
+  testing::TempDir docker_dir_;
+  std::string certs_;
+};
+
+TEST_F(HostsDockerTest, NoWarningAboutContainerdsDirectory) {
+  const testing::RunResult install = DockerInstall();
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_EQ(install.err, "");
+  EXPECT_THAT(install.out, HasSubstr(certs_ + "/_default/hosts.toml: created"));
+}
+
+TEST_F(HostsDockerTest, MirrorsInDaemonJsonNeedDockerConfig) {
+  const std::string daemon_json = docker_dir_.Write(
+      "docker/daemon.json",
+      R"({"registry-mirrors": ["http://127.0.0.1:5000/"], "debug": true})");
+  const std::map<std::string, Entry> before = Snapshot(certs_);
+  const testing::RunResult refused = DockerInstall();
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("--docker-config " + daemon_json));
+  EXPECT_TRUE(Snapshot(certs_) == before);
+
+  const testing::RunResult install =
+      DockerInstall({"--docker-config", daemon_json});
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+  EXPECT_EQ(install.err, "");
+  EXPECT_THAT(install.out,
+              HasSubstr(certs_ + "/docker.io/hosts.toml: created"));
+  const std::string docker_io = ReadAll(certs_ + "/docker.io/hosts.toml");
+  const toml::table tree = ParseToml(docker_io);
+  // nodefit's host first, then the mirror (loopback: unverified, as
+  // Docker treats it), then Docker Hub itself (no server key).
+  EXPECT_LT(docker_io.find(kAddress), docker_io.find("http://127.0.0.1:5000"));
+  EXPECT_EQ(tree["host"]["http://127.0.0.1:5000"]["skip_verify"].value<bool>(),
+            true);
+  EXPECT_EQ(tree["server"].node(), nullptr);
+
+  const testing::RunResult remove = Hosts({"remove", "--certs-dir", certs_});
+  ASSERT_EQ(remove.exit_code, 0) << remove.err;
+  EXPECT_TRUE(Snapshot(certs_) == before);
+}
+
+TEST_F(HostsDockerTest, LoopbackOnlyInsecureRegistriesNeedNothing) {
+  docker_dir_.Write("docker/daemon.json",
+                    R"({"insecure-registries": ["127.0.0.1:5000"]})");
+  const testing::RunResult install = DockerInstall();
+  ASSERT_EQ(install.exit_code, 0) << install.err;
+}
+
 TEST(HostsHelpTest, ShowsTheRealFlags) {
   for (const char* action : {"install", "remove"}) {
     SCOPED_TRACE(action);
@@ -395,7 +467,8 @@ TEST(HostsHelpTest, ShowsTheRealFlags) {
     EXPECT_EQ(run.exit_code, 0);
     EXPECT_THAT(run.out, HasSubstr("nodefit hosts install --certs-dir DIR"));
     EXPECT_THAT(run.out, HasSubstr("nodefit hosts remove --certs-dir DIR"));
-    for (const char* flag : {"--certs-dir", "--address", "--registry"}) {
+    for (const char* flag :
+         {"--certs-dir", "--address", "--registry", "--docker-config"}) {
       EXPECT_THAT(run.out, HasSubstr(flag));
     }
   }

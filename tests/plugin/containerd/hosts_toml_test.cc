@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -435,6 +436,233 @@ TEST(RemoveHostsTest, ADamagedStateFileIsRefused) {
   const absl::Status status = RemoveHosts(dir.path(), &report);
   EXPECT_TRUE(absl::IsInvalidArgument(status)) << status;
   EXPECT_THAT(report.lines, IsEmpty());
+}
+
+// --- Docker's daemon.json settings carried over ------------------------------
+
+// Written out independently of hosts_toml.cc: nodefit's block for Options().
+const std::string kTlsBlock =
+    "# Added by nodefit (nodefit hosts install); nodefit hosts remove takes "
+    "it out.\n"
+    "[host.\"https://127.0.0.1:505\"]\n"
+    "  capabilities = [\"pull\", \"resolve\"]\n"
+    "  ca = \"/etc/nodefit/pki/ca.pem\"\n"
+    "  client = [[\"/etc/nodefit/pki/client.pem\", "
+    "\"/etc/nodefit/pki/client-key.pem\"]]\n";
+const std::string kMirrorsComment =
+    "# registry-mirrors of Docker's daemon.json, carried over by nodefit "
+    "hosts install (Docker stops using them once this file lists a host); "
+    "nodefit hosts remove takes them out.\n";
+const std::string kMirrorTables =
+    "[host.\"http://127.0.0.1:5000\"]\n"
+    "  capabilities = [\"pull\", \"resolve\"]\n"
+    "  skip_verify = true\n"
+    "[host.\"https://mirror.example/base\"]\n"
+    "  capabilities = [\"pull\", \"resolve\"]\n";
+
+HostsInstallOptions WithMirrors(const std::string& certs_dir,
+                                std::vector<std::string> registries = {}) {
+  HostsInstallOptions options = Options(certs_dir, std::move(registries));
+  options.carried["docker.io"].mirrors = {
+      {"http://127.0.0.1:5000", true}, {"https://mirror.example/base", false}};
+  return options;
+}
+
+// The hosts of a hosts.toml in file order, as containerd reads them.
+std::vector<std::string> HostOrder(const std::string& content) {
+  const toml::table tree = ParseToml(content);
+  std::vector<std::pair<toml::source_position, std::string>> hosts;
+  if (const toml::table* table = tree["host"].as_table()) {
+    for (const auto& [key, value] : *table) {
+      hosts.emplace_back(value.source().begin, std::string(key.str()));
+    }
+  }
+  std::sort(hosts.begin(), hosts.end());
+  std::vector<std::string> order;
+  for (const auto& host : hosts) order.push_back(host.second);
+  return order;
+}
+
+TEST(CarriedHostsTest, MirrorsGoAfterNodefitInAFileOfDockerHubsOwn) {
+  // No docker.io directory: Docker Hub falls back to _default, which
+  // install gives nodefit's host, so Docker would drop the mirrors.
+  testing::TempDir dir;
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(WithMirrors(dir.path()), &report).ok());
+  const std::string docker_io = ReadAll(dir.path() + "/docker.io/hosts.toml");
+  EXPECT_EQ(docker_io, kTlsBlock + "\n" + kMirrorsComment + kMirrorTables);
+  EXPECT_THAT(HostOrder(docker_io),
+              ElementsAre("https://127.0.0.1:505", "http://127.0.0.1:5000",
+                          "https://mirror.example/base"));
+  EXPECT_EQ(ReadAll(dir.path() + "/_default/hosts.toml"), kTlsBlock);
+  EXPECT_THAT(ReadAll(dir.path() + "/.nodefit-hosts.json"),
+              HasSubstr("mirror.example/base"));
+  // Again: nothing changes, and no note claims Docker ignored them.
+  report = {};
+  ASSERT_TRUE(InstallHosts(WithMirrors(dir.path()), &report).ok());
+  EXPECT_THAT(report.notes, IsEmpty());
+  EXPECT_EQ(ReadAll(dir.path() + "/docker.io/hosts.toml"), docker_io);
+
+  ASSERT_TRUE(RemoveHosts(dir.path(), &report).ok());
+  EXPECT_FALSE(Exists(dir.path() + "/docker.io"));
+  EXPECT_FALSE(Exists(dir.path() + "/_default"));
+}
+
+TEST(CarriedHostsTest, AFileDeletedSinceIsWrittenAgainWithThem) {
+  testing::TempDir dir;
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(WithMirrors(dir.path()), &report).ok());
+  const std::string path = dir.path() + "/docker.io/hosts.toml";
+  const std::string installed = ReadAll(path);
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  ASSERT_TRUE(InstallHosts(WithMirrors(dir.path()), &report).ok());
+  EXPECT_EQ(ReadAll(path), installed);
+  ASSERT_TRUE(RemoveHosts(dir.path(), &report).ok());
+  EXPECT_FALSE(Exists(dir.path() + "/docker.io"));
+}
+
+TEST(CarriedHostsTest, MirrorsJoinAnExistingFileWithoutHosts) {
+  testing::TempDir dir;
+  ASSERT_EQ(mkdir((dir.path() + "/docker.io").c_str(), 0755), 0);
+  const std::string original =
+      "# Hub\nserver = \"https://registry-1.docker.io\"";
+  const std::string path = dir.Write("docker.io/hosts.toml", original);
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(WithMirrors(dir.path()), &report).ok());
+  EXPECT_EQ(ReadAll(path), original + "\n\n" + kTlsBlock + "\n" +
+                               kMirrorsComment + kMirrorTables);
+  ASSERT_TRUE(RemoveHosts(dir.path(), &report).ok());
+  EXPECT_EQ(ReadAll(path), original);
+  EXPECT_FALSE(Exists(path + ".nodefit-backup"));
+}
+
+TEST(CarriedHostsTest, NothingWhereDockerAlreadyIgnoresThem) {
+  // A docker.io file with a host of its own: Docker ignores the mirrors
+  // already, so install only adds nodefit's host.
+  testing::TempDir dir;
+  ASSERT_EQ(mkdir((dir.path() + "/docker.io").c_str(), 0755), 0);
+  const std::string path =
+      dir.Write("docker.io/hosts.toml", "[host.\"https://m.example\"]\n");
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(WithMirrors(dir.path()), &report).ok());
+  EXPECT_EQ(ReadAll(path), kTlsBlock + "\n[host.\"https://m.example\"]\n");
+  EXPECT_THAT(report.notes,
+              ElementsAre(HasSubstr("Docker already ignores its daemon.json's "
+                                    "registry-mirrors for docker.io")));
+  // Likewise through _default.
+  testing::TempDir other;
+  ASSERT_EQ(mkdir((other.path() + "/_default").c_str(), 0755), 0);
+  other.Write("_default/hosts.toml", "[host.\"https://m.example\"]\n");
+  report = {};
+  ASSERT_TRUE(InstallHosts(WithMirrors(other.path()), &report).ok());
+  EXPECT_FALSE(Exists(other.path() + "/docker.io"));
+  EXPECT_THAT(report.notes, ElementsAre(HasSubstr("already ignores")));
+}
+
+TEST(CarriedHostsTest, OnlyWhereInstallChangesTheRegistrysHosts) {
+  // --registry names another registry: Docker Hub's hosts stay as they
+  // were, and so do its mirrors.
+  testing::TempDir dir;
+  HostsReport report;
+  ASSERT_TRUE(
+      InstallHosts(WithMirrors(dir.path(), {"127.0.0.1:5000"}), &report).ok());
+  EXPECT_FALSE(Exists(dir.path() + "/docker.io"));
+  EXPECT_FALSE(Exists(dir.path() + "/_default"));
+}
+
+TEST(CarriedHostsTest, RefusesWhatItCannotCarryFaithfully) {
+  // _default with settings of its own, which a docker.io file would lack.
+  testing::TempDir dir;
+  ASSERT_EQ(mkdir((dir.path() + "/_default").c_str(), 0755), 0);
+  dir.Write("_default/hosts.toml", "server = \"https://proxy.example\"\n");
+  HostsReport report;
+  absl::Status status = InstallHosts(WithMirrors(dir.path()), &report);
+  EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+  EXPECT_FALSE(Exists(dir.path() + "/docker.io"));
+  EXPECT_FALSE(Exists(dir.path() + "/.nodefit-hosts.json"));
+  // A docker.io file nodefit's host is already in, without the mirrors.
+  testing::TempDir installed;
+  ASSERT_TRUE(
+      InstallHosts(Options(installed.path(), {"docker.io"}), &report).ok());
+  status = InstallHosts(WithMirrors(installed.path()), &report);
+  EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("nodefit hosts remove"));
+  // An insecure registry whose file has settings of its own.
+  testing::TempDir insecure;
+  ASSERT_EQ(mkdir((insecure.path() + "/reg.example:5000").c_str(), 0755), 0);
+  const std::string path =
+      insecure.Write("reg.example:5000/hosts.toml", "ca = \"/ca.pem\"\n");
+  HostsInstallOptions options = Options(insecure.path());
+  options.carried["reg.example:5000"].insecure = true;
+  status = InstallHosts(options, &report);
+  EXPECT_TRUE(absl::IsFailedPrecondition(status)) << status;
+  EXPECT_THAT(status.message(), HasSubstr("skip_verify = true"));
+  EXPECT_EQ(ReadAll(path), "ca = \"/ca.pem\"\n");
+  EXPECT_FALSE(Exists(insecure.path() + "/_default"));
+}
+
+TEST(CarriedHostsTest, AnInsecureRegistryGetsItsServerUnverifiedOverHttp) {
+  testing::TempDir dir;
+  HostsInstallOptions options = Options(dir.path());
+  options.carried["reg.example:5000"].insecure = true;
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(options, &report).ok());
+  const std::string content =
+      ReadAll(dir.path() + "/reg.example:5000/hosts.toml");
+  EXPECT_EQ(content,
+            "# insecure-registries of Docker's daemon.json, carried over by "
+            "nodefit hosts install (Docker stops applying it once this file "
+            "lists a host); nodefit hosts remove takes it out.\n"
+            "server = \"http://reg.example:5000\"\n"
+            "skip_verify = true\n\n" +
+                kTlsBlock);
+  ASSERT_TRUE(RemoveHosts(dir.path(), &report).ok());
+  EXPECT_FALSE(Exists(dir.path() + "/reg.example:5000"));
+}
+
+TEST(CarriedHostsTest, RemoveAfterAnEditKeepsTheEditAndTheMirrors) {
+  testing::TempDir dir;
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(WithMirrors(dir.path()), &report).ok());
+  const std::string path = dir.path() + "/docker.io/hosts.toml";
+  std::ofstream(path, std::ios::app) << "# mine\n";
+  report = {};
+  ASSERT_TRUE(RemoveHosts(dir.path(), &report).ok());
+  EXPECT_EQ(ReadAll(path), kMirrorsComment + kMirrorTables + "# mine\n");
+  // (and that docker.io/, made by install, is kept for the file.)
+  EXPECT_THAT(report.notes,
+              ElementsAre(HasSubstr("carried over from Docker's daemon.json"),
+                          HasSubstr("kept")));
+}
+
+TEST(CarriedHostsTest, SuspendAndResumeKeepThem) {
+  testing::TempDir dir;
+  HostsReport report;
+  ASSERT_TRUE(InstallHosts(WithMirrors(dir.path()), &report).ok());
+  const std::string path = dir.path() + "/docker.io/hosts.toml";
+  const std::string installed = ReadAll(path);
+  ASSERT_TRUE(SuspendHosts(dir.path(), &report).ok());
+  EXPECT_FALSE(Exists(path));
+  ASSERT_TRUE(ResumeHosts(dir.path(), &report).ok());
+  EXPECT_EQ(ReadAll(path), installed);
+  ASSERT_TRUE(RemoveHosts(dir.path(), &report).ok());
+  EXPECT_FALSE(Exists(dir.path() + "/docker.io"));
+}
+
+TEST(CarriedHostsTest, UrlsAndNamesAreChecked) {
+  EXPECT_TRUE(ValidateCarriedUrl("http://127.0.0.1:5000").ok());
+  EXPECT_TRUE(ValidateCarriedUrl("https://mirror.example/base/v2").ok());
+  for (const char* bad :
+       {"mirror.example", "ftp://m.example", "https://m.example/\"x",
+        "https://m example", "https://m.example/?q", "https://"}) {
+    EXPECT_TRUE(absl::IsInvalidArgument(ValidateCarriedUrl(bad))) << bad;
+  }
+  testing::TempDir dir;
+  HostsInstallOptions options = Options(dir.path());
+  options.carried["_default"].insecure = true;
+  HostsReport report;
+  EXPECT_TRUE(absl::IsInvalidArgument(InstallHosts(options, &report)));
+  EXPECT_FALSE(Exists(dir.path() + "/_default"));
 }
 
 }  // namespace
