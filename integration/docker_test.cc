@@ -8,7 +8,8 @@
 // drop them (moby: daemon/hosts.go, mergeLegacyConfig), and
 // `hosts install --docker-config` carries them over. Also: the classic image
 // store pulling a Docker Hub name through a plain registry standing in as
-// its registry mirror.
+// its registry mirror, and then with nodefit's proxy face as that mirror,
+// which gives the classic store the best build too.
 //
 // The test writes /etc/docker/certs.d (dockerd has no flag to move it) and
 // leaves /etc/docker as it found it. A missing dockerd fails the test: run
@@ -124,6 +125,7 @@ class DockerTest : public ::testing::Test {
     std::cout << peer->Name() << " (Engine API " << (*version)["ApiVersion"]
               << ") on " << containerd_->peer().Name() << "\n";
 
+    proxy_port_ = testbed::FreePort();
     absl::StatusOr<std::unique_ptr<testbed::NodefitProcess>> node =
         testbed::NodefitProcess::Start(
             NODEFIT_BINARY, d, "nodefit",
@@ -131,8 +133,10 @@ class DockerTest : public ::testing::Test {
              {"features", {kNodeFeatures}},
              {"detect", false},
              {"on_no_match", "fail"},
-             {"registries",
-              {{"docker.io", {{"endpoint", registry_->url()}}}}}});
+             {"registries", {{"docker.io", {{"endpoint", registry_->url()}}}}},
+             // The proxy face, for the classic store's registry-mirrors:
+             // docker.io names go to docker.io, i.e. the registry above.
+             {"proxy", {{"listen", absl::StrCat("127.0.0.1:", proxy_port_)}}}});
     ASSERT_TRUE(node.ok()) << node.status();
     node_ = node->release();
   }
@@ -186,6 +190,7 @@ class DockerTest : public ::testing::Test {
   static testbed::DockerCertsDir* certs_;
   static testbed::DockerServer* docker_;
   static testbed::NodefitProcess* node_;
+  static int proxy_port_;
 };
 
 absl::Status* DockerTest::peer_status_ = nullptr;
@@ -197,6 +202,7 @@ testbed::ContainerdServer* DockerTest::containerd_ = nullptr;
 testbed::DockerCertsDir* DockerTest::certs_ = nullptr;
 testbed::DockerServer* DockerTest::docker_ = nullptr;
 testbed::NodefitProcess* DockerTest::node_ = nullptr;
+int DockerTest::proxy_port_ = 0;
 
 TEST_F(DockerTest, DockerdUsesTheContainerdImageStore) {
   absl::StatusOr<nlohmann::json> info = docker_->Info();
@@ -392,6 +398,48 @@ TEST_F(DockerTest, ClassicStorePullsThroughAPlainRegistryMirror) {
           "GET", "/v2/nodefit-testbed/cv-tf/manifests/" + hub->index_digest,
           200),
       0);
+}
+
+TEST_F(DockerTest, ClassicStoreWithTheProxyAsRegistryMirrorGetsTheBestBuild) {
+  const testbed::PushedImage* hub = hub_;
+  const std::string proxy = absl::StrCat("127.0.0.1:", proxy_port_);
+  testbed::DockerOptions options;
+  options.containerd_socket = containerd_->socket();
+  options.store = testbed::DockerImageStore::kClassic;
+  options.containerd_namespace = "moby-classic-proxy";
+  options.registry_mirrors = {"http://" + proxy};
+  options.insecure_registries = {proxy};
+  absl::StatusOr<std::unique_ptr<testbed::DockerServer>> classic =
+      testbed::DockerServer::Start(options);
+  ASSERT_TRUE(classic.ok()) << classic.status();
+
+  // A Docker Hub name, as a user writes it; Docker asks its mirror, the
+  // proxy, which reads docker.io (here: the local registry) and serves the
+  // build for this node under the tag, then its layers.
+  const std::string ref = "nodefit-testbed/cv-tf:docker-test";
+  absl::StatusOr<std::string> pulled = (*classic)->Pull(ref);
+  ASSERT_TRUE(pulled.ok()) << pulled.status() << "\n" << (*classic)->log();
+  absl::StatusOr<std::string> variant =
+      (*classic)->ReadImageFile(ref, "/etc/variant");
+  ASSERT_TRUE(variant.ok()) << variant.status();
+  EXPECT_EQ(*variant, absl::StrCat(kBest, "\n"));
+  absl::StatusOr<nlohmann::json> inspect = (*classic)->InspectImage(ref);
+  ASSERT_TRUE(inspect.ok()) << inspect.status();
+  EXPECT_EQ((*inspect)["Id"], hub->Find(kBest)->config_digest);
+  EXPECT_THAT((*inspect)["RepoDigests"].dump(),
+              HasSubstr(hub->Find(kBest)->manifest_digest));
+  std::cout << "classic store via nodefit's proxy: /etc/variant " << *variant
+            << "  id " << (*inspect)["Id"].get<std::string>() << "\n";
+  absl::StatusOr<std::string> metrics = node_->Get("/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_GT(Metric(*metrics,
+                   "nodefit_resolutions_total{face=\"proxy\",outcome="
+                   "\"selected\"}"),
+            0);
+  EXPECT_GT(Metric(*metrics,
+                   "nodefit_http_requests_total{route=\"proxy_blob\","
+                   "code=\"200\"}"),
+            0);
 }
 
 }  // namespace
