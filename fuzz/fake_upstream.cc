@@ -123,8 +123,9 @@ std::shared_ptr<HttpClient> FakeUpstream::Client() const {
   return std::make_shared<UpstreamClient>(this);
 }
 
-std::shared_ptr<const Engine> NewEngine(std::shared_ptr<HttpClient> http,
-                                        Metrics* metrics) {
+std::shared_ptr<const Engine> NewEngine(
+    std::shared_ptr<HttpClient> http, Metrics* metrics,
+    const std::function<void(Config&)>& adjust) {
   Config config;
   config.platform = *ParsePlatform("linux/amd64");
   config.features = {"skylake"};
@@ -132,6 +133,7 @@ std::shared_ptr<const Engine> NewEngine(std::shared_ptr<HttpClient> http,
   config.registries["reg.example"].password = kRegistryPassword;
   // No Docker config.json of the machine's: only the credentials above.
   setenv("DOCKER_CONFIG", "/nonexistent/nodefit-fuzz", 1);
+  if (adjust) adjust(config);
   absl::StatusOr<std::shared_ptr<const Engine>> engine =
       BuildEngine(config, config.ConfiguredNode(), std::move(http), metrics);
   NODEFIT_FUZZ_CHECK(engine.ok());

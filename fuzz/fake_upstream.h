@@ -64,9 +64,11 @@ class FakeUpstream {
 };
 
 // An engine for node linux/amd64:skylake, registry reg.example configured
-// with kRegistryUser/kRegistryPassword, over `http`.
-std::shared_ptr<const Engine> NewEngine(std::shared_ptr<HttpClient> http,
-                                        Metrics* metrics);
+// with kRegistryUser/kRegistryPassword, over `http`; `adjust` (may be
+// empty) changes the config first.
+std::shared_ptr<const Engine> NewEngine(
+    std::shared_ptr<HttpClient> http, Metrics* metrics,
+    const std::function<void(Config&)>& adjust = nullptr);
 
 }  // namespace nodefit::fuzz
 

@@ -3,6 +3,11 @@
 // integration/proxy_test.cc.
 #include "plugin/faces/proxy_face.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <map>
 #include <mutex>
 
@@ -34,6 +39,9 @@ struct Upstream {
   std::map<std::string, std::string> blobs;   // digest -> blob
   std::mutex mu;
   std::vector<HttpRequest> seen;
+  bool require_basic = false;  // 401 + Basic challenge without credentials
+  std::atomic<size_t> blob_bytes_taken{0};  // what the face's sink took
+  std::atomic<int> blob_transfers_cut{0};   // sinks that said stop
 
   std::string Add(const std::string& body, const std::string& type) {
     std::string digest = Sha256Digest(body);
@@ -50,7 +58,20 @@ struct Upstream {
     HttpResponse res;
     res.status = 404;
     if (!absl::StartsWith(r.url, kBase)) return res;
+    if (require_basic &&
+        !absl::StartsWith(RequestHeader(r, "Authorization"), "Basic ")) {
+      res.status = 401;
+      res.headers = {{"www-authenticate", "Basic realm=\"reg\""}};
+      return res;
+    }
     const std::string path = r.url.substr(strlen(kBase));
+    if (absl::StartsWith(path, "referrers/")) {
+      res.status = 200;
+      res.headers = {{"content-type", kIndexType},
+                     {"oci-filters-applied", "artifactType"}};
+      res.body = R"({"schemaVersion":2,"manifests":[]})";
+      return res;
+    }
     if (absl::StartsWith(path, "tags/list")) {
       res.status = 200;
       res.headers = {
@@ -68,9 +89,13 @@ struct Upstream {
       if (r.method == "GET" && r.body_sink != nullptr) {
         if (r.on_body_start != nullptr) r.on_body_start(200, res.headers);
         for (size_t at = 0; at < blob.size(); at += 1000) {
-          if (!r.body_sink(absl::string_view(blob).substr(at, 1000))) {
+          const absl::string_view piece =
+              absl::string_view(blob).substr(at, 1000);
+          if (!r.body_sink(piece)) {
+            ++blob_transfers_cut;
             return absl::CancelledError("stopped");
           }
+          blob_bytes_taken += piece.size();
         }
         res.body_streamed = true;
       }
@@ -383,6 +408,70 @@ TEST_F(ProxyFaceTest, CentralModeServesEachLoginItsProfile) {
   ASSERT_TRUE(get);
   EXPECT_EQ(get->status, 401);
   EXPECT_THAT(get->body, HasSubstr("no longer configured"));
+}
+
+TEST_F(ProxyFaceTest, ReferrersPassThrough) {
+  auto get = client_->Get("/v2/cv/tf/referrers/" + manifests_["generic"] +
+                          "?artifactType=application%2Fx");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(get->get_header_value("Content-Type"), kIndexType);
+  EXPECT_EQ(get->get_header_value("OCI-Filters-Applied"), "artifactType");
+  EXPECT_THAT(get->body, HasSubstr("\"manifests\":[]"));
+  get = client_->Get("/v2/cv/tf/referrers/latest");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 400);
+}
+
+TEST_F(ProxyFaceTest, NodeCredentialsOnlyWhenTheConfigLendsThem) {
+  upstream_.require_basic = true;
+  auto get = client_->Get("/v2/cv/tf/manifests/latest");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 403);
+  EXPECT_THAT(get->body, HasSubstr("proxy.upstream_credentials"));
+  EXPECT_THAT(get->body, Not(HasSubstr("proxy-test-secret")));
+  config_.proxy.upstream_credentials = true;
+  Reload();
+  get = client_->Get("/v2/cv/tf/manifests/latest");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
+  EXPECT_EQ(Sha256Digest(get->body), manifests_["skylake"]);
+}
+
+TEST_F(ProxyFaceTest, AClientThatStopsReadingHoldsBackTheUpstream) {
+  // 64 MB, far more than the face buffers (its blob buffer, the server's
+  // stream buffer and the sockets').
+  std::string big(64 << 20, 'q');
+  const std::string digest = Sha256Digest(big);
+  upstream_.blobs[digest] = std::move(big);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  const int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(face_->port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string request = absl::StrCat("GET /v2/cv/tf/blobs/", digest,
+                                           " HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  absl::SleepFor(absl::Seconds(1));
+  const size_t taken = upstream_.blob_bytes_taken.load();
+  EXPECT_LT(taken, size_t{16} << 20) << "the face read ahead of its client";
+  close(fd);
+  // The face notices the client left and stops the upstream transfer
+  // (its sink says stop), short of the blob.
+  const absl::Time give_up = absl::Now() + absl::Seconds(40);
+  while (upstream_.blob_transfers_cut.load() == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(upstream_.blob_transfers_cut.load(), 1);
+  EXPECT_LT(upstream_.blob_bytes_taken.load(), size_t{64} << 20);
+  auto get = client_->Get("/v2/cv/tf/manifests/latest");
+  ASSERT_TRUE(get);
+  EXPECT_EQ(get->status, 200);
 }
 
 }  // namespace
