@@ -135,7 +135,7 @@ std::shared_ptr<const Engine> NewEngine(
   setenv("DOCKER_CONFIG", "/nonexistent/nodefit-fuzz", 1);
   if (adjust) adjust(config);
   absl::StatusOr<std::shared_ptr<const Engine>> engine =
-      BuildEngine(config, config.ConfiguredNode(), std::move(http), metrics);
+      BuildEngine(config, config.ConfiguredNode(), http, metrics);
   NODEFIT_FUZZ_CHECK(engine.ok());
   return *std::move(engine);
 }

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -20,9 +21,11 @@ constexpr absl::string_view kOverview =
 
 void PrintOverview(std::ostream& out) {
   out << kOverview;
+  size_t width = 0;
+  for (const Command& c : Commands()) width = std::max(width, c.name.size());
   for (const Command& c : Commands()) {
-    out << "  " << c.name << std::string(12 - c.name.size(), ' ') << c.summary
-        << "\n";
+    out << "  " << c.name << std::string(width + 2 - c.name.size(), ' ')
+        << c.summary << "\n";
   }
   out << "\nRun `nodefit help COMMAND` for a command's flags.\n"
       << "Exit status: 0 done, 1 failure, 2 bad usage or input, 3 no build "

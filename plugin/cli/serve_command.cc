@@ -83,7 +83,7 @@ std::function<std::string()> CachedBypassCause(const Config& config) {
 // Loads the config and builds an engine from it: what start-up and every
 // reload do.
 absl::StatusOr<std::shared_ptr<const Engine>> LoadEngine(
-    const ParsedFlags& flags, std::shared_ptr<HttpClient> http,
+    const ParsedFlags& flags, const std::shared_ptr<HttpClient>& http,
     Metrics* metrics, Logger* logger) {
   absl::StatusOr<Config> config = LoadConfigForCli(flags);
   if (!config.ok()) return config.status();
@@ -97,7 +97,7 @@ absl::StatusOr<std::shared_ptr<const Engine>> LoadEngine(
     logger->Warning("detection", {{"note", note}});
   }
   absl::StatusOr<std::shared_ptr<const Engine>> engine =
-      BuildEngine(*config, report.profile, std::move(http), metrics);
+      BuildEngine(*config, report.profile, http, metrics);
   if (!engine.ok()) return engine.status();
   nlohmann::json sources = nlohmann::json::object();
   for (const SourcedFeature& f : report.features) sources[f.feature] = f.source;
@@ -416,7 +416,7 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
 Command ServeCommand() {
   return Command{
       "serve",
-      "run the daemon: the registry-host face and the CRI face",
+      "run the daemon: the registry-host, CRI and proxy faces",
       "usage: nodefit serve [--config FILE] [--log-format json|text] "
       "[--log-level L]\n\n"
       "Runs nodefit for containerd: a registry host for containerd's "

@@ -7,7 +7,7 @@ namespace nodefit {
 
 absl::StatusOr<std::shared_ptr<const Engine>> BuildEngine(
     const Config& config, const NodeProfile& node,
-    std::shared_ptr<HttpClient> http, Metrics* metrics) {
+    const std::shared_ptr<HttpClient>& http, Metrics* metrics) {
   auto engine = std::make_shared<Engine>();
   engine->config = config;
   engine->node = node;

@@ -36,7 +36,7 @@ struct Engine {
 // engine.
 [[nodiscard]] absl::StatusOr<std::shared_ptr<const Engine>> BuildEngine(
     const Config& config, const NodeProfile& node,
-    std::shared_ptr<HttpClient> http, Metrics* metrics);
+    const std::shared_ptr<HttpClient>& http, Metrics* metrics);
 
 // The engine in force. Thread-safe.
 class EngineSlot {

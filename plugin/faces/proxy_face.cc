@@ -34,7 +34,7 @@ bool CentralMode(const Engine& engine) {
 // The request's Host as a token realm may name it: letters, digits and
 // the punctuation of host:port and [v6]:port only, else the listen address.
 std::string RealmHost(const ServerRequest& req, const std::string& listen) {
-  const std::string host = req.Header("host");
+  std::string host = req.Header("host");
   if (host.empty() || host.size() > 255) return listen;
   for (char c : host) {
     if (!absl::ascii_isalnum(c) && c != '.' && c != '-' && c != ':' &&

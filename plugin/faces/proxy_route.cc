@@ -8,14 +8,19 @@
 
 namespace nodefit {
 
+namespace {
+
 ProxyPath ProxyPathOf(ProxyRoute route, absl::string_view name,
                       absl::string_view reference) {
   return ProxyPath{route, std::string(name), std::string(reference)};
 }
 
+}  // namespace
+
 ProxyPath ParseProxyPath(absl::string_view path) {
-  if (path == "/v2/" || path == "/v2")
+  if (path == "/v2/" || path == "/v2") {
     return ProxyPathOf(ProxyRoute::kBase, "", "");
+  }
   if (path == "/token") return ProxyPathOf(ProxyRoute::kToken, "", "");
   if (!absl::ConsumePrefix(&path, "/v2/")) return {};
   if (absl::ConsumeSuffix(&path, "/tags/list")) {

@@ -20,10 +20,9 @@ absl::StatusOr<std::unique_ptr<BlobStream>> BlobStream::Open(
   std::unique_ptr<BlobStream> stream(
       new BlobStream(options, digest, /*verify=*/range.empty()));
   BlobStream* self = stream.get();
-  stream->thread_ = std::thread(
-      [self, registry = std::move(registry), repository, range]() mutable {
-        self->Transfer(std::move(registry), std::move(repository),
-                       std::move(range));
+  stream->thread_ =
+      std::thread([self, registry = std::move(registry), repository, range] {
+        self->Transfer(registry, repository, range);
       });
   absl::Status error;
   {
@@ -47,8 +46,9 @@ BlobStream::~BlobStream() {
   if (thread_.joinable()) thread_.join();
 }
 
-void BlobStream::Transfer(std::shared_ptr<RegistryClient> registry,
-                          Reference repository, std::string range) {
+void BlobStream::Transfer(const std::shared_ptr<RegistryClient>& registry,
+                          const Reference& repository,
+                          const std::string& range) {
   HttpRequest request;
   request.url = absl::StrCat("/v2/", repository.repository, "/blobs/", digest_);
   if (!range.empty()) request.headers.emplace_back("Range", range);

@@ -72,8 +72,8 @@ class BlobStream {
 
  private:
   BlobStream(const BlobStreamOptions& options, std::string digest, bool verify);
-  void Transfer(std::shared_ptr<RegistryClient> registry, Reference repository,
-                std::string range);
+  void Transfer(const std::shared_ptr<RegistryClient>& registry,
+                const Reference& repository, const std::string& range);
   bool Accept(absl::string_view piece);  // the transfer's body sink
   // Bytes Read() may hand out now.
   size_t Releasable() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
