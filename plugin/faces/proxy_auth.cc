@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "resolver/base/json_util.h"
+#include "resolver/registry/reference.h"
 
 namespace nodefit {
 namespace {
@@ -88,8 +89,11 @@ std::vector<std::string> PullScopes(const std::vector<std::string>& scopes) {
     if (parts.size() != 3 || parts[0] != "repository" || parts[1].empty()) {
       continue;
     }
+    if (!ValidateRepository(parts[1]).ok()) continue;
     for (absl::string_view action : absl::StrSplit(parts[2], ',')) {
-      if (action == "pull") repositories.emplace_back(parts[1]);
+      if (action == "pull" && repositories.size() < kMaxGrantedRepositories) {
+        repositories.emplace_back(parts[1]);
+      }
     }
   }
   return repositories;

@@ -41,8 +41,10 @@ struct BasicCredentials {
     absl::string_view authorization);
 
 // The repositories a token request asks to pull: its `scope` values
-// ("repository:<name>:pull[,push]"). Anything but pull is not granted;
-// other resource types are ignored.
+// ("repository:<name>:pull[,push]"), at most kMaxGrantedRepositories, each
+// a valid repository name. Anything but pull is not granted; other resource
+// types are ignored. (A token must fit in a request header.)
+inline constexpr size_t kMaxGrantedRepositories = 16;
 std::vector<std::string> PullScopes(const std::vector<std::string>& scopes);
 
 class TokenIssuer {

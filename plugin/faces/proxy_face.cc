@@ -262,7 +262,6 @@ void ProxyFace::ServeToken(const ServerRequest& req, ServerResponse& res,
     }
   }
   grant.repositories = PullScopes(scopes);
-  if (grant.repositories.size() > 64) grant.repositories.resize(64);
   const std::string token = tokens_->Issue(grant);
   const int64_t ttl = absl::ToInt64Seconds(tokens_->ttl());
   Json200(

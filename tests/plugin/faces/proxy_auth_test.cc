@@ -44,6 +44,15 @@ TEST(ProxyAuthTest, BasicAndScopes) {
       PullScopes({"repository:qnib/cv-tf:pull", "repository:a/b:push",
                   "registry:catalog:*", "repository:c:pull,push", "junk"}),
       ElementsAre("qnib/cv-tf", "c"));
+  // Invalid names are dropped, and a grant stays small enough for a
+  // request header.
+  EXPECT_TRUE(
+      PullScopes({"repository:UPPER:pull", "repository:a//b:pull"}).empty());
+  std::vector<std::string> many;
+  for (int i = 0; i < 100; ++i) {
+    many.push_back("repository:r" + std::to_string(i) + ":pull");
+  }
+  EXPECT_EQ(PullScopes(many).size(), kMaxGrantedRepositories);
 }
 
 TEST(ProxyAuthTest, TokensGrantWhatTheySayUntilTheyExpire) {
