@@ -69,7 +69,21 @@ absl::Status Podman::SetMirror(const std::string& registry,
 }
 
 std::vector<std::string> Podman::Base() const {
-  return {"env", "CONTAINERS_REGISTRIES_CONF=" + dir_ + "/registries.conf",
+  // A mount namespace of its own with an empty /var/lib: containers/image
+  // keeps root's blob-info cache in /var/lib/containers/cache whatever the
+  // flags say, and this machine's must stay as it was.
+  return {"unshare",
+          "--mount",
+          "--propagation",
+          "private",
+          "--",
+          "sh",
+          "-c",
+          "mount -t tmpfs -o size=64m,mode=0755 nodefit-testbed /var/lib && "
+          "exec \"$@\"",
+          "sh",
+          "env",
+          "CONTAINERS_REGISTRIES_CONF=" + dir_ + "/registries.conf",
           "CONTAINERS_CONF=" + dir_ + "/containers.conf",
           "REGISTRY_AUTH_FILE=" + dir_ + "/auth.json",
           "TMPDIR=" + dir_ + "/tmp"};

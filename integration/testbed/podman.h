@@ -1,8 +1,9 @@
 // Debian's Podman and skopeo (containers/image), run by a test as root with
 // their own storage (vfs), run root, registries.conf and auth file in a
-// temp directory, so nothing of the machine's own configuration is read or
-// changed. registries.conf is what a node would have: a registry with a
-// mirror in front of it, both over plain http on loopback.
+// temp directory, and each command in a mount namespace of its own over an
+// empty /var/lib, so nothing of the machine's own configuration or caches
+// is read or changed. registries.conf is what a node would have: a registry
+// with a mirror in front of it, both over plain http on loopback.
 #ifndef NODEFIT_INTEGRATION_TESTBED_PODMAN_H_
 #define NODEFIT_INTEGRATION_TESTBED_PODMAN_H_
 

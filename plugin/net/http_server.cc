@@ -529,6 +529,13 @@ class Server final : public HttpServer {
   // Takes a request off conn.in when it is complete; enforces the header
   // bounds. False when the connection was closed or is now waiting.
   bool Parse(Conn& conn) {
+    // A TLS handshake on a plain port (clients of an insecure registry try
+    // https first, then http): refused at once rather than after the
+    // request deadline. No request line starts with this byte.
+    if (conn.ssl == nullptr && !conn.in.empty() && conn.in[0] == '\x16') {
+      Reject(conn, 400, "this port speaks plain HTTP, not TLS", "");
+      return false;
+    }
     const size_t end = conn.in.find("\r\n\r\n");
     const absl::string_view head = absl::string_view(conn.in).substr(
         0, end == std::string::npos ? conn.in.size() : end);

@@ -217,6 +217,21 @@ TEST_F(HttpServerTest, HeaderBoundsAndBodiesAreRefused) {
   }
 }
 
+TEST_F(HttpServerTest, ATlsHandshakeOnAPlainPortIsRefusedAtOnce) {
+  HttpServerOptions options;
+  options.request_timeout = absl::Seconds(10);
+  Start(options);
+  RawClient client(server_->port());
+  // The start of a TLS ClientHello: a client trying https first.
+  ASSERT_TRUE(client.Send(std::string("\x16\x03\x01\x02\x00\x01\x00\x01", 8)));
+  const absl::Time start = absl::Now();
+  const std::string out = client.ReadUntilClosed(absl::Seconds(5));
+  EXPECT_THAT(out, StartsWith("HTTP/1.1 400 "));
+  EXPECT_THAT(out, HasSubstr("plain HTTP"));
+  EXPECT_TRUE(client.closed());
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));  // not the deadline
+}
+
 TEST_F(HttpServerTest, AWholeRequestHasADeadline) {
   HttpServerOptions options;
   options.request_timeout = absl::Milliseconds(300);
