@@ -150,7 +150,7 @@ absl::StatusOr<std::string> BlobStream::Read(size_t max_bytes) {
   size_t want = std::min(max_bytes, Releasable());
   if (want == 0) return absl::OutOfRangeError("end of the blob");
   // One piece, or its rest, at a time: moved out whole when it can be
-  // (pieces are the HTTP client's reads, at most 64 KB, so nothing here
+  // (pieces are the HTTP client's reads, at most 192 KB, so nothing here
   // allocates large buffers), never concatenated.
   std::string& front = pieces_.front();
   std::string out;
