@@ -135,8 +135,11 @@ class DockerTest : public ::testing::Test {
              {"on_no_match", "fail"},
              {"registries", {{"docker.io", {{"endpoint", registry_->url()}}}}},
              // The proxy face, for the classic store's registry-mirrors:
-             // docker.io names go to docker.io, i.e. the registry above.
-             {"proxy", {{"listen", absl::StrCat("127.0.0.1:", proxy_port_)}}}});
+             // the local registry stands in for docker.io as the proxy's
+             // default registry (where names without a registry go).
+             {"proxy",
+              {{"listen", absl::StrCat("127.0.0.1:", proxy_port_)},
+               {"default_registry", registry_->host_port()}}}});
     ASSERT_TRUE(node.ok()) << node.status();
     node_ = node->release();
   }
