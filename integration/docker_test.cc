@@ -184,6 +184,20 @@ class DockerTest : public ::testing::Test {
     return Pulled{*variant, *target};
   }
 
+  // Pulls `ref` with `docker`: the image's /etc/variant and its inspect.
+  static void Pull(const testbed::DockerServer& docker, const std::string& ref,
+                   std::string* variant, nlohmann::json* inspect) {
+    absl::StatusOr<std::string> pulled = docker.Pull(ref);
+    ASSERT_TRUE(pulled.ok()) << pulled.status() << "\n" << docker.log();
+    absl::StatusOr<std::string> read =
+        docker.ReadImageFile(ref, "/etc/variant");
+    ASSERT_TRUE(read.ok()) << read.status();
+    *variant = *read;
+    absl::StatusOr<nlohmann::json> inspected = docker.InspectImage(ref);
+    ASSERT_TRUE(inspected.ok()) << inspected.status();
+    *inspect = *inspected;
+  }
+
   static absl::Status* peer_status_;
   static std::string* dir_;
   static testbed::RegistryServer* registry_;
@@ -377,20 +391,16 @@ TEST_F(DockerTest, ClassicStorePullsThroughAPlainRegistryMirror) {
               HasSubstr(registry_->url()));
 
   const std::string ref = "nodefit-testbed/cv-tf:docker-test";
-  absl::StatusOr<std::string> pulled = (*classic)->Pull(ref);
-  ASSERT_TRUE(pulled.ok()) << pulled.status() << "\n" << (*classic)->log();
-  absl::StatusOr<std::string> variant =
-      (*classic)->ReadImageFile(ref, "/etc/variant");
-  ASSERT_TRUE(variant.ok()) << variant.status();
-  EXPECT_EQ(*variant, absl::StrCat(kFirstMatch, "\n"));
-  absl::StatusOr<nlohmann::json> inspect = (*classic)->InspectImage(ref);
-  ASSERT_TRUE(inspect.ok()) << inspect.status();
+  std::string variant;
+  nlohmann::json inspect;
+  ASSERT_NO_FATAL_FAILURE(Pull(**classic, ref, &variant, &inspect));
+  EXPECT_EQ(variant, absl::StrCat(kFirstMatch, "\n"));
   // The classic store names the image by its config; the repo digest is
   // the index's.
-  EXPECT_EQ((*inspect)["Id"], hub->Find(kFirstMatch)->config_digest);
-  EXPECT_THAT((*inspect)["RepoDigests"].dump(), HasSubstr(hub->index_digest));
-  std::cout << "classic store via mirror: /etc/variant " << *variant << "  id "
-            << (*inspect)["Id"].get<std::string>() << "\n";
+  EXPECT_EQ(inspect["Id"], hub->Find(kFirstMatch)->config_digest);
+  EXPECT_THAT(inspect["RepoDigests"].dump(), HasSubstr(hub->index_digest));
+  std::cout << "classic store via mirror: /etc/variant " << variant << "  id "
+            << inspect["Id"].get<std::string>() << "\n";
   // The mirror served it: Docker asked it for docker.io's repository (the
   // tag, then the index by digest).
   EXPECT_GT(registry_->CountRequests(
@@ -420,19 +430,15 @@ TEST_F(DockerTest, ClassicStoreWithTheProxyAsRegistryMirrorGetsTheBestBuild) {
   // proxy, which reads docker.io (here: the local registry) and serves the
   // build for this node under the tag, then its layers.
   const std::string ref = "nodefit-testbed/cv-tf:docker-test";
-  absl::StatusOr<std::string> pulled = (*classic)->Pull(ref);
-  ASSERT_TRUE(pulled.ok()) << pulled.status() << "\n" << (*classic)->log();
-  absl::StatusOr<std::string> variant =
-      (*classic)->ReadImageFile(ref, "/etc/variant");
-  ASSERT_TRUE(variant.ok()) << variant.status();
-  EXPECT_EQ(*variant, absl::StrCat(kBest, "\n"));
-  absl::StatusOr<nlohmann::json> inspect = (*classic)->InspectImage(ref);
-  ASSERT_TRUE(inspect.ok()) << inspect.status();
-  EXPECT_EQ((*inspect)["Id"], hub->Find(kBest)->config_digest);
-  EXPECT_THAT((*inspect)["RepoDigests"].dump(),
+  std::string variant;
+  nlohmann::json inspect;
+  ASSERT_NO_FATAL_FAILURE(Pull(**classic, ref, &variant, &inspect));
+  EXPECT_EQ(variant, absl::StrCat(kBest, "\n"));
+  EXPECT_EQ(inspect["Id"], hub->Find(kBest)->config_digest);
+  EXPECT_THAT(inspect["RepoDigests"].dump(),
               HasSubstr(hub->Find(kBest)->manifest_digest));
-  std::cout << "classic store via nodefit's proxy: /etc/variant " << *variant
-            << "  id " << (*inspect)["Id"].get<std::string>() << "\n";
+  std::cout << "classic store via nodefit's proxy: /etc/variant " << variant
+            << "  id " << inspect["Id"].get<std::string>() << "\n";
   absl::StatusOr<std::string> metrics = node_->Get("/metrics");
   ASSERT_TRUE(metrics.ok()) << metrics.status();
   EXPECT_GT(Metric(*metrics,
