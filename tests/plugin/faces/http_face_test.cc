@@ -20,6 +20,7 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "resolver/registry/digest.h"
+#include "tests/plugin/faces/fake_manifests.h"
 #include "tests/resolver/registry/fake_http_client.h"
 
 namespace nodefit {
@@ -29,89 +30,42 @@ using ::nodefit::testing::FakeHttpClient;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kManifestType[] = "application/vnd.oci.image.manifest.v1+json";
-constexpr char kIndexType[] = "application/vnd.oci.image.index.v1+json";
+using ::nodefit::testing::kIndexType;
+using ::nodefit::testing::kManifestType;
 
-struct Upstream {
-  std::map<std::string, std::string> tags;    // tag -> digest
-  std::map<std::string, std::string> bodies;  // digest -> body
-  std::map<std::string, std::string> types;   // digest -> media type
+struct Upstream : nodefit::testing::FakeManifests {
   bool broken = false;
   // Every URL asked for, in the order the face's workers asked.
   std::mutex log_mu;
   std::vector<std::string> log;
-
-  std::string Add(const std::string& body, const std::string& type) {
-    std::string digest = Sha256Digest(body);
-    bodies[digest] = body;
-    types[digest] = type;
-    return digest;
-  }
 
   absl::StatusOr<HttpResponse> Handle(const HttpRequest& r) {
     {
       std::lock_guard<std::mutex> lock(log_mu);
       log.push_back(r.url);
     }
-    HttpResponse res;
     if (broken) {
+      HttpResponse res;
       res.status = 500;
       return res;
     }
     const std::string prefix = "https://reg.example/v2/cv/tf/manifests/";
-    std::string ref =
-        absl::StartsWith(r.url, prefix) ? r.url.substr(prefix.size()) : "";
-    if (tags.count(ref) > 0) ref = tags[ref];
-    if (bodies.count(ref) == 0) {
-      res.status = 404;
-      return res;
-    }
-    res.status = 200;
-    res.headers = {{"content-type", types[ref]},
-                   {"docker-content-digest", ref},
-                   {"content-length", std::to_string(bodies[ref].size())}};
-    if (r.method == "GET") res.body = bodies[ref];
-    return res;
+    return Answer(
+        absl::StartsWith(r.url, prefix) ? r.url.substr(prefix.size()) : "",
+        r.method);
   }
 };
 
 class HttpFaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* build : {"generic", "skylake", "avx512"}) {
-      const std::string body =
-          nlohmann::json{{"schemaVersion", 2},
-                         {"mediaType", kManifestType},
-                         {"config",
-                          {{"mediaType", "x"},
-                           {"digest", Sha256Digest(build)},
-                           {"size", 1}}},
-                         {"layers", nlohmann::json::array()}}
-              .dump();
-      manifests_[build] = upstream_.Add(body, kManifestType);
-    }
-    auto entry = [&](const std::string& build, const nlohmann::json& features) {
-      nlohmann::json platform = {{"os", "linux"}, {"architecture", "amd64"}};
-      if (!features.empty()) platform["features"] = features;
-      return nlohmann::json{
-          {"mediaType", kManifestType},
-          {"digest", manifests_[build]},
-          {"size", upstream_.bodies[manifests_[build]].size()},
-          {"platform", platform}};
-    };
-    const std::string index =
-        nlohmann::json{{"schemaVersion", 2},
-                       {"mediaType", kIndexType},
-                       {"manifests",
-                        {entry("generic", {}), entry("skylake", {"skylake"}),
-                         entry("avx512", {"skylake-avx512"})}}}
-            .dump();
-    upstream_.tags["latest"] = upstream_.Add(index, kIndexType);
+    manifests_ = upstream_.AddThreeBuilds("latest");
     const std::string plain = nlohmann::json{
         {"schemaVersion", 2},
         {"mediaType", kIndexType},
         {"manifests",
-         {entry("generic", {})}}}.dump();
+         {upstream_.Entry(manifests_["generic"],
+                          {})}}}.dump();
     upstream_.tags["plain"] = upstream_.Add(plain, kIndexType);
     StartFace("linux/amd64");
   }

@@ -18,6 +18,7 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "resolver/registry/digest.h"
+#include "tests/plugin/faces/fake_manifests.h"
 #include "tests/resolver/registry/fake_http_client.h"
 
 namespace nodefit {
@@ -28,27 +29,17 @@ using ::nodefit::testing::RequestHeader;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-constexpr char kManifestType[] = "application/vnd.oci.image.manifest.v1+json";
-constexpr char kIndexType[] = "application/vnd.oci.image.index.v1+json";
+using ::nodefit::testing::kIndexType;
+using ::nodefit::testing::kManifestType;
 constexpr char kBase[] = "https://reg.example/v2/cv/tf/";
 
-struct Upstream {
-  std::map<std::string, std::string> tags;    // tag -> digest
-  std::map<std::string, std::string> bodies;  // digest -> manifest body
-  std::map<std::string, std::string> types;   // digest -> media type
-  std::map<std::string, std::string> blobs;   // digest -> blob
+struct Upstream : nodefit::testing::FakeManifests {
+  std::map<std::string, std::string> blobs;  // digest -> blob
   std::mutex mu;
   std::vector<HttpRequest> seen;
   bool require_basic = false;  // 401 + Basic challenge without credentials
   std::atomic<size_t> blob_bytes_taken{0};  // what the face's sink took
   std::atomic<int> blob_transfers_cut{0};   // sinks that said stop
-
-  std::string Add(const std::string& body, const std::string& type) {
-    std::string digest = Sha256Digest(body);
-    bodies[digest] = body;
-    types[digest] = type;
-    return digest;
-  }
 
   absl::StatusOr<HttpResponse> Handle(const HttpRequest& r) {
     {
@@ -102,50 +93,14 @@ struct Upstream {
       return res;
     }
     if (!absl::StartsWith(path, "manifests/")) return res;
-    std::string ref = path.substr(10);
-    if (tags.count(ref) > 0) ref = tags[ref];
-    if (bodies.count(ref) == 0) return res;
-    res.status = 200;
-    res.headers = {{"content-type", types[ref]},
-                   {"docker-content-digest", ref},
-                   {"content-length", std::to_string(bodies[ref].size())}};
-    if (r.method == "GET") res.body = bodies[ref];
-    return res;
+    return Answer(path.substr(10), r.method);
   }
 };
 
 class ProxyFaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* build : {"generic", "skylake", "avx512"}) {
-      const std::string body =
-          nlohmann::json{{"schemaVersion", 2},
-                         {"mediaType", kManifestType},
-                         {"config",
-                          {{"mediaType", "x"},
-                           {"digest", Sha256Digest(build)},
-                           {"size", 1}}},
-                         {"layers", nlohmann::json::array()}}
-              .dump();
-      manifests_[build] = upstream_.Add(body, kManifestType);
-    }
-    auto entry = [&](const std::string& build, const nlohmann::json& features) {
-      nlohmann::json platform = {{"os", "linux"}, {"architecture", "amd64"}};
-      if (!features.empty()) platform["features"] = features;
-      return nlohmann::json{
-          {"mediaType", kManifestType},
-          {"digest", manifests_[build]},
-          {"size", upstream_.bodies[manifests_[build]].size()},
-          {"platform", platform}};
-    };
-    upstream_.tags["latest"] = upstream_.Add(
-        nlohmann::json{{"schemaVersion", 2},
-                       {"mediaType", kIndexType},
-                       {"manifests",
-                        {entry("generic", {}), entry("skylake", {"skylake"}),
-                         entry("avx512", {"skylake-avx512"})}}}
-            .dump(),
-        kIndexType);
+    manifests_ = upstream_.AddThreeBuilds("latest");
     blob_ = std::string(300'000, 'z') + "end";
     upstream_.blobs[Sha256Digest(blob_)] = blob_;
     setenv("DOCKER_CONFIG", "/nonexistent/nodefit-test", 1);
