@@ -80,6 +80,20 @@ std::function<std::string()> CachedBypassCause(const Config& config) {
   };
 }
 
+// The request bounds both HTTP faces take from `limits` (waiting requests,
+// deadline, headers), with each face's own worker and connection counts.
+HttpServerOptions ServerBounds(const LimitsConfig& limits, int workers,
+                               int max_connections) {
+  HttpServerOptions bounds;
+  bounds.workers = workers;
+  bounds.max_connections = max_connections;
+  bounds.max_pending = limits.http_max_pending;
+  bounds.request_timeout = absl::Milliseconds(limits.http_request_timeout_ms);
+  bounds.max_headers = limits.http_max_headers;
+  bounds.max_header_bytes = static_cast<size_t>(limits.http_max_header_bytes);
+  return bounds;
+}
+
 // Loads the config and builds an engine from it: what start-up and every
 // reload do.
 absl::StatusOr<std::shared_ptr<const Engine>> LoadEngine(
@@ -198,14 +212,8 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     http_options.tls =
         TlsServerOptions{pki.server_cert(), pki.server_key(), pki.ca_cert()};
   }
-  http_options.limits.workers = config.limits.http_workers;
-  http_options.limits.max_connections = config.limits.http_max_connections;
-  http_options.limits.max_pending = config.limits.http_max_pending;
-  http_options.limits.request_timeout =
-      absl::Milliseconds(config.limits.http_request_timeout_ms);
-  http_options.limits.max_headers = config.limits.http_max_headers;
-  http_options.limits.max_header_bytes =
-      static_cast<size_t>(config.limits.http_max_header_bytes);
+  http_options.limits = ServerBounds(config.limits, config.limits.http_workers,
+                                     config.limits.http_max_connections);
   http_options.no_match_bytes =
       static_cast<size_t>(config.limits.no_match_bytes);
   http_options.bypass = bypass.get();
@@ -249,14 +257,8 @@ int RunServe(const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
       proxy_options.tls =
           TlsServerOptions{config.proxy.tls_cert, config.proxy.tls_key, ""};
     }
-    proxy_options.limits.workers = config.proxy.workers;
-    proxy_options.limits.max_connections = config.proxy.max_connections;
-    proxy_options.limits.max_pending = config.limits.http_max_pending;
-    proxy_options.limits.request_timeout =
-        absl::Milliseconds(config.limits.http_request_timeout_ms);
-    proxy_options.limits.max_headers = config.limits.http_max_headers;
-    proxy_options.limits.max_header_bytes =
-        static_cast<size_t>(config.limits.http_max_header_bytes);
+    proxy_options.limits = ServerBounds(config.limits, config.proxy.workers,
+                                        config.proxy.max_connections);
     proxy_options.blobs.buffer_bytes =
         static_cast<size_t>(config.proxy.stream_buffer_bytes);
     proxy_options.blobs.timeout = absl::Seconds(config.proxy.blob_timeout_s);
